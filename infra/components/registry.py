@@ -1,0 +1,283 @@
+"""Registry: where images, model versions and artifacts live, all under one KMS key.
+
+Declares a customer-managed KMS key with yearly rotation, an ECR repository for the serving
+image (scan on push, immutable tags, KMS, lifecycle policy), a SageMaker model package group
+(the model registry) and an S3 bucket for model artifacts and captured data (KMS, versioning,
+public access blocked, TLS only, bucket-owner-enforced ownership).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class RegistryArgs:
+    """Inputs of :class:`Registry`. Every field has a secure default."""
+
+    model_package_group_name: str = "mlstack-models"
+    """Name of the SageMaker model package group (the model registry). Default mlstack-models."""
+    keep_tagged_images: int = 50
+    """Release images kept in ECR before the oldest expire. Default 50."""
+    untagged_image_expiry_days: int = 7
+    """Days before untagged image layers expire. Default 7."""
+    noncurrent_artifact_expiry_days: int = 90
+    """Days an overwritten artifact version is kept. Default 90."""
+    kms_deletion_window_days: int = 30
+    """Days between scheduling the key's deletion and its destruction (7-30). Default 30."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child resource. Default none."""
+
+
+def ecr_lifecycle_policy(keep_tagged_images: int, untagged_image_expiry_days: int) -> str:
+    """The ECR lifecycle policy document: expire untagged layers first, then old releases."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {untagged_image_expiry_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_image_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the newest {keep_tagged_images} tagged images",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_tagged_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
+
+
+def kms_key_policy(account_id: str, region: str) -> str:
+    """Key policy: the account administers the key through IAM; the AWS services the kit
+    encrypts with (CloudWatch Logs, SNS fed by CloudWatch alarms) may use it, only from this
+    account."""
+    root = f"arn:aws:iam::{account_id}:root"
+    use = [
+        "kms:Encrypt*",
+        "kms:Decrypt*",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:Describe*",
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchLogsEncryptsLogGroups",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Action": use,
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:aws:logs:{region}:{account_id}:log-group:*"
+                            )
+                        }
+                    },
+                },
+                {
+                    "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> str:
+    """Deny every request to the bucket that does not use TLS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class Registry(pulumi.ComponentResource):
+    """KMS key, ECR repository, model package group and artifacts bucket.
+
+    Outputs: ``kms_key_arn``, ``repository_url``, ``repository_arn``,
+    ``model_package_group_name``, ``model_package_group_arn``, ``artifacts_bucket``,
+    ``artifacts_bucket_arn``.
+    """
+
+    def __init__(
+        self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlstack:registry:Registry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        self.kms_key = aws.kms.Key(
+            f"{name}-key",
+            description=f"mlstack {name}: images, artifacts, captured data, logs and alerts",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=args.kms_deletion_window_days,
+            policy=pulumi.Output.all(identity.account_id, region.region).apply(
+                lambda parts: kms_key_policy(parts[0], parts[1])
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{name}-{pulumi.get_stack()}",
+            target_key_id=self.kms_key.key_id,
+            opts=child,
+        )
+
+        self.repository = aws.ecr.Repository(
+            f"{name}-images",
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True
+            ),
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(
+                    encryption_type="KMS", kms_key=self.kms_key.arn
+                )
+            ],
+            force_delete=False,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-images-lifecycle",
+            repository=self.repository.name,
+            policy=ecr_lifecycle_policy(args.keep_tagged_images, args.untagged_image_expiry_days),
+            opts=child,
+        )
+
+        self.model_package_group = aws.sagemaker.ModelPackageGroup(
+            f"{name}-models",
+            model_package_group_name=args.model_package_group_name,
+            model_package_group_description=f"Model versions served by mlstack ({name})",
+            tags=args.tags,
+            opts=child,
+        )
+
+        self.artifacts_bucket = self._artifacts_bucket(name, args, child)
+
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key.arn,
+                "repository_url": self.repository.repository_url,
+                "repository_arn": self.repository.arn,
+                "model_package_group_name": self.model_package_group.model_package_group_name,
+                "model_package_group_arn": self.model_package_group.arn,
+                "artifacts_bucket": self.artifacts_bucket.bucket,
+                "artifacts_bucket_arn": self.artifacts_bucket.arn,
+            }
+        )
+
+    def _artifacts_bucket(
+        self, name: str, args: RegistryArgs, child: pulumi.ResourceOptions
+    ) -> aws.s3.Bucket:
+        bucket = aws.s3.Bucket(f"{name}-artifacts", force_destroy=False, tags=args.tags, opts=child)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-artifacts-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-artifacts-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-artifacts-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.kms_key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-artifacts-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-artifacts-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_artifact_expiry_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-artifacts-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(tls_only_bucket_policy),
+            opts=child,
+        )
+        return bucket

@@ -1,0 +1,120 @@
+"""The offline plan: what a stack would deploy, in the JSON contract of ``mlstack plan``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.offline.mocks import RecordingMonitor, to_plain
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One resource as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """One policy violation (filled in by the policy pack)."""
+
+    policy: str
+    level: str
+    urn: str | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "urn": self.urn,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Plan:
+    """A stack's resources, outputs and policy results."""
+
+    project: str
+    stack: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any]
+    secret_keys: list[str] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)
+    """The stack's config as the program received it (secrets are placeholders)."""
+    policy: list[PolicyResult] = field(default_factory=list)
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        """Resources of one type token, e.g. ``aws:kms/key:Key``, in registration order."""
+        return [r for r in self.resources if r.type == type_token]
+
+    def by_urn(self, urn: str) -> PlannedResource | None:
+        return next((r for r in self.resources if r.urn == urn), None)
+
+    def children(self, urn: str | None) -> list[PlannedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def counts_by_type(self) -> Counter[str]:
+        return Counter(r.type for r in self.resources)
+
+    def has_mandatory_violation(self) -> bool:
+        return any(p.level == "mandatory" for p in self.policy)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+            "policy": [p.to_json() for p in self.policy],
+        }
+
+
+def build_plan(
+    project: str,
+    stack: str,
+    monitor: RecordingMonitor,
+    config: dict[str, str],
+    secret_keys: list[str],
+) -> Plan:
+    """Assemble a plan from what the monitor recorded."""
+    resources = [
+        PlannedResource(
+            urn=reg.urn,
+            type=reg.type,
+            name=reg.name,
+            parent=reg.parent,
+            custom=reg.custom,
+            provider=reg.provider,
+            inputs=to_plain(reg.inputs),
+        )
+        for reg in monitor.registrations
+    ]
+    return Plan(
+        project=project,
+        stack=stack,
+        resources=resources,
+        outputs=to_plain(monitor.stack_outputs),
+        secret_keys=list(secret_keys),
+        config=dict(config),
+    )
