@@ -40,7 +40,7 @@ def ecr_lifecycle_policy(keep_tagged_images: int, untagged_image_expiry_days: in
             "rules": [
                 {
                     "rulePriority": 1,
-                    "description": f"Expire untagged images after {untagged_image_expiry_days} days",
+                    "description": f"Expire untagged images after {untagged_image_expiry_days}d",
                     "selection": {
                         "tagStatus": "untagged",
                         "countType": "sinceImagePushed",

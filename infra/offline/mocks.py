@@ -4,17 +4,12 @@ The offline plan never reaches AWS. Wherever the program reads a fact from the c
 answer below stands in; each one is documented so a reader of a plan knows which values are
 real inputs and which are canned:
 
-==========================================  ===================================================
-invoke                                      canned answer
-==========================================  ===================================================
-``aws:index/getCallerIdentity``             account :data:`ACCOUNT_ID`, a ``mlstack-plan`` user
-``aws:index/getRegion``                     the stack's ``aws:region``
-``aws:index/getPartition``                  ``aws`` / ``amazonaws.com``
-``aws:index/getAvailabilityZones``          ``<region>a``, ``<region>b``, ``<region>c``
-``aws:sagemaker/getPrebuiltEcrImage``       ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
-                                            with the account SageMaker publishes that image
-                                            from (:data:`PREBUILT_IMAGE_ACCOUNTS`)
-==========================================  ===================================================
+- ``aws:index/getCallerIdentity``: account :data:`ACCOUNT_ID`, a ``mlstack-plan`` user;
+- ``aws:index/getRegion``: the stack's ``aws:region``;
+- ``aws:index/getPartition``: ``aws`` / ``amazonaws.com``;
+- ``aws:index/getAvailabilityZones``: ``<region>a``, ``<region>b``, ``<region>c``;
+- ``aws:sagemaker/getPrebuiltEcrImage``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
+  with the account SageMaker publishes that image from (:data:`PREBUILT_IMAGE_ACCOUNTS`).
 
 Resources come back with their inputs plus the outputs AWS would compute: an ``arn`` in the
 service's format, a physical name where the provider auto-names (logical name plus a
@@ -264,12 +259,10 @@ class OfflineMocks(Mocks):
 
     def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
         metadata = dict(state.get("metadata") or {})
-        if args.typ.startswith("kubernetes:") and "name" not in metadata and args.custom:
-            if (
-                not args.typ.startswith("kubernetes:helm.sh")
-                and args.typ != "kubernetes:yaml:ConfigFile"
-            ):
-                metadata["name"] = f"{args.name}-{_suffix(args.typ, args.name)}"
+        # Helm releases name themselves; every other object gets the provider's auto-name.
+        autonamed = not args.typ.startswith("kubernetes:helm.sh")
+        if autonamed and "name" not in metadata and args.custom:
+            metadata["name"] = f"{args.name}-{_suffix(args.typ, args.name)}"
         if metadata:
             state["metadata"] = metadata
         namespace = metadata.get("namespace")

@@ -90,6 +90,25 @@ class Plan:
         }
 
 
+def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
+    """Parents before children, siblings by type then name: registration order depends on
+    when each resource's inputs resolve, so it is not stable between runs; this order is."""
+    by_parent: dict[str | None, list[PlannedResource]] = {}
+    urns = {r.urn for r in resources}
+    for resource in resources:
+        parent = resource.parent if resource.parent in urns else None
+        by_parent.setdefault(parent, []).append(resource)
+    ordered: list[PlannedResource] = []
+
+    def visit(parent: str | None) -> None:
+        for child in sorted(by_parent.get(parent, []), key=lambda r: (r.type, r.name)):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(None)
+    return ordered
+
+
 def build_plan(
     project: str,
     stack: str,
@@ -113,7 +132,7 @@ def build_plan(
     return Plan(
         project=project,
         stack=stack,
-        resources=resources,
+        resources=tree_order(resources),
         outputs=to_plain(monitor.stack_outputs),
         secret_keys=list(secret_keys),
         config=dict(config),
