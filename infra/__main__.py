@@ -9,6 +9,7 @@ if not __package__:
 
 import pulumi
 
+from infra import delivery, eks
 from infra.components.registry import Registry, RegistryArgs
 from infra.config import load_stack_config
 
@@ -31,3 +32,13 @@ pulumi.export("kmsKeyArn", registry.kms_key.arn)
 pulumi.export("repositoryUrl", registry.repository.repository_url)
 pulumi.export("modelPackageGroupName", registry.model_package_group.model_package_group_name)
 pulumi.export("artifactsBucket", registry.artifacts_bucket.bucket)
+
+# The VPC (mlstack:network); with it, the SageMaker models run in its private subnets.
+network = eks.deploy_network(config, registry, tags)
+
+# SageMaker endpoint, rollout, autoscaling, alarms, drift and dashboard.
+sagemaker = delivery.deploy(config, registry, tags, **eks.sagemaker_network(network))
+delivery.export(sagemaker)
+
+# EKS cluster and the Kubernetes serving path (mlstack:eks, mlstack:kubernetes).
+eks.export(network, eks.deploy_eks(config, registry, network, tags))

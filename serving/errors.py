@@ -79,6 +79,13 @@ class UnsupportedMediaType(ServingError):
     kind = "unsupported_media_type"
 
 
+class ClientClosedRequest(ServingError):
+    """The client went away before the body arrived (499, only ever seen in logs)."""
+
+    status = 499
+    kind = "client_closed_request"
+
+
 class ModelError(ServingError):
     """The model (or user inference code) failed on valid input (500)."""
 

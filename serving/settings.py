@@ -66,7 +66,7 @@ class Settings:
 
     model_dir: Path = Path("/opt/ml/model")
     model_format: str = "auto"
-    host: str = "0.0.0.0"  # noqa: S104 - containers must listen on all interfaces
+    host: str = "0.0.0.0"
     port: int = 8080
     workers: int = 1
     request_timeout_seconds: float = 60.0
@@ -92,7 +92,7 @@ class Settings:
         values: dict[str, Any] = {
             "model_dir": Path(env.get("MODEL_DIR") or "/opt/ml/model"),
             "model_format": _choice(env, "SERVING_MODEL_FORMAT", "auto", MODEL_FORMATS),
-            "host": env.get("SERVING_HOST") or "0.0.0.0",  # noqa: S104
+            "host": env.get("SERVING_HOST") or "0.0.0.0",
             "port": _port(env),
             "workers": _int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", available_cpus(), 1),
             "request_timeout_seconds": _float(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from infra.cli import plan_cmd
+from infra.cli import (
+    check_cmd,
+    compare_cmd,
+    diff_cmd,
+    model_cmd,
+    plan_cmd,
+    render_k8s_cmd,
+    scan_cmd,
+    serve_cmd,
+    smoke_cmd,
+)
 
 app = typer.Typer(
     name="mlstack",
@@ -21,6 +31,14 @@ def _root() -> None:
 
 
 plan_cmd.register(app)
+check_cmd.register(app)
+serve_cmd.register(app)
+diff_cmd.register(app)
+compare_cmd.register(app)
+model_cmd.register(app)
+smoke_cmd.register(app)
+render_k8s_cmd.register(app)
+scan_cmd.register(app)
 
 
 def main() -> None:

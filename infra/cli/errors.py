@@ -12,6 +12,8 @@ EXIT_POLICY = 1
 """A mandatory policy is violated (the plan is still printed)."""
 EXIT_USAGE = 2
 """Bad config or usage; the message names the file and the key."""
+EXIT_REMOTE = 3
+"""A cloud call failed (unreachable, denied, missing resource, unhealthy endpoint)."""
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

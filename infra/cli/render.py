@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from infra.cli.render_delivery import alarm_table, rollout_timeline
+from infra.cli.render_eks import eks_summary
 from infra.offline.plan import Plan, PlannedResource
 
 Section = Callable[[Plan, Console], None]
@@ -61,7 +63,14 @@ def policy_results(plan: Plan, console: Console) -> None:
     console.print(table)
 
 
-SECTIONS: list[Section] = [component_tree, counts_by_type, policy_results]
+SECTIONS: list[Section] = [
+    component_tree,
+    counts_by_type,
+    rollout_timeline,
+    alarm_table,
+    eks_summary,
+    policy_results,
+]
 """Printed in this order; later components add their own (rollout timeline, alarms)."""
 
 

@@ -14,8 +14,11 @@ real inputs and which are canned:
 Resources come back with their inputs plus the outputs AWS would compute: an ``arn`` in the
 service's format, a physical name where the provider auto-names (logical name plus a
 7-character suffix derived from the URN, so plans are reproducible), and a few type-specific
-outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). An invoke without a canned
-answer fails the plan, naming the token, instead of returning nothing.
+outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources get IDs in
+AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
+is built from its issuer URL; a launch template is at version 1. Kubernetes objects (and Helm
+releases) come back with their inputs. An invoke without a canned answer fails the plan,
+naming the token, instead of returning nothing.
 """
 
 from __future__ import annotations
@@ -86,6 +89,22 @@ AUTONAME_PROPERTY: dict[str, str] = {
     "aws:ec2/launchTemplate:LaunchTemplate": "name",
     "aws:ec2/securityGroup:SecurityGroup": "name",
     "aws:kms/alias:Alias": "name",
+}
+
+# EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
+# so subnet, security group and VPC IDs read in a plan as they would in the console.
+EC2_ID_PREFIX: dict[str, str] = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
 }
 
 # ARN resource part per type when it is not "<kind>/<name>".
@@ -214,6 +233,9 @@ class OfflineMocks(Mocks):
             state[name_property] = f"{args.name}-{suffix}"
         physical = str(state.get(name_property or "name") or f"{args.name}-{suffix}")
         resource_id = physical
+        if args.typ in EC2_ID_PREFIX:
+            digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()[:17]
+            resource_id = f"{EC2_ID_PREFIX[args.typ]}-{digest}"
         if args.typ == "aws:kms/key:Key":
             resource_id = (
                 f"{suffix}-0000-4000-8000-{hashlib.sha256(args.name.encode()).hexdigest()[:12]}"
@@ -253,6 +275,13 @@ class OfflineMocks(Mocks):
                 "status": "ACTIVE",
                 "platformVersion": "eks.1",
             }
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(state.get("url") or name).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{self.account}:oidc-provider/{host}"}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1, "defaultVersion": 1}
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            return {"status": "ACTIVE"}
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
         return {}

@@ -1,0 +1,1 @@
+"""``make bench-serve``: the serving image against a Flask + gunicorn baseline."""

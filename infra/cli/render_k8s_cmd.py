@@ -1,0 +1,60 @@
+"""``mlstack render-k8s``: write a stack's Kubernetes objects as YAML files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra.cli.errors import EXIT_OK, fail
+from infra.k8s_manifests import helm_releases, manifests, write_manifests
+from infra.offline.harness import PROJECT_ROOT, PlanConfigError, PlanRuntimeError, run_plan
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("render-k8s")
+    def render_k8s(
+        stack: Annotated[str, typer.Argument(help="Stack to render: staging, production.")],
+        directory: Annotated[
+            Path, typer.Argument(help="Output directory (created; earlier renders replaced).")
+        ],
+        project_dir: Annotated[
+            Path,
+            typer.Option(
+                "--project-dir",
+                help="Directory holding Pulumi.yaml (default: this checkout).",
+                file_okay=False,
+                exists=True,
+            ),
+        ] = PROJECT_ROOT,
+    ) -> None:
+        """Write every Kubernetes object of STACK's offline plan to DIR, one YAML file per
+        object (<kind>-<name>.yaml), for review and for scanners such as checkov.
+
+        Helm releases are listed on stderr with their pinned chart; Helm renders them in the
+        cluster. Exit codes: 0 written (or nothing to write), 2 bad config or usage.
+        """
+        try:
+            plan = run_plan(stack, project_dir)
+        except PlanConfigError as err:
+            fail(str(err))
+        except PlanRuntimeError as err:
+            fail(f"stack '{stack}': {err}")
+        if directory.exists() and not directory.is_dir():
+            fail(f"{directory} exists and is not a directory")
+        objects = manifests(plan)
+        if not objects:
+            sys.stderr.write(
+                f"stack '{stack}' declares no Kubernetes objects (mlstack:eks is disabled)\n"
+            )
+            raise typer.Exit(EXIT_OK)
+        for path in write_manifests(objects, directory):
+            sys.stdout.write(f"{path}\n")
+        for release in helm_releases(plan):
+            sys.stderr.write(
+                f"helm release {release['namespace']}/{release['name']}: chart "
+                f"{release['chart']} {release['version']} from {release['repository']}\n"
+            )
+        raise typer.Exit(EXIT_OK)

@@ -1,0 +1,280 @@
+"""Monitoring plumbing: the stack's alert topic, the log groups the kit owns, the dashboard.
+
+:class:`Monitoring` is declared before the endpoint: its SNS topic (encrypted with the
+stack's KMS key, whose policy lets CloudWatch alarms use it) receives every alarm's ALARM
+and OK notifications, and its log group ``/aws/sagemaker/Endpoints/<endpoint>`` exists before
+SageMaker would create one without retention or encryption.
+
+:class:`Dashboard` is declared last: one CloudWatch dashboard per stack with invocations,
+latency percentiles, errors, instance count and utilisation per variant, and the state of
+every alarm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.alarms import INSTANCE_NAMESPACE, SAGEMAKER_NAMESPACE
+
+
+def endpoint_log_group_name(endpoint_name: str) -> str:
+    """Where SageMaker writes an endpoint's container logs."""
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
+
+
+def topic_policy(topic_arn: str, account_id: str) -> str:
+    """Only this account's CloudWatch alarms and principals publish; TLS only."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                },
+                {
+                    "Sid": "AccountManagesTopic",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Action": [
+                        "sns:GetTopicAttributes",
+                        "sns:SetTopicAttributes",
+                        "sns:Subscribe",
+                        "sns:ListSubscriptionsByTopic",
+                        "sns:Publish",
+                    ],
+                    "Resource": topic_arn,
+                },
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Inputs of :class:`Monitoring`."""
+
+    kms_key_arn: pulumi.Input[str]
+    """The stack's KMS key: encrypts the topic and the log groups."""
+    endpoint_names: Sequence[str] = ()
+    """Endpoints whose log group the kit owns. Default none."""
+    email_subscriptions: Sequence[str] = ()
+    """Email addresses notified by every alarm. Default none."""
+    https_subscriptions: Sequence[str] = ()
+    """HTTPS endpoints notified by every alarm. Default none."""
+    log_retention_days: int = 90
+    """Retention of the log groups, in days. Default 90."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags on every taggable child. Default none."""
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Alert topic with subscriptions, and the endpoints' log groups.
+
+    Outputs: ``topic_arn``, ``log_group_names``.
+    """
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlstack:monitoring:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        self.topic = aws.sns.Topic(
+            f"{name}-alerts",
+            display_name=f"mlstack {pulumi.get_stack()} alerts",
+            kms_master_key_id=args.kms_key_arn,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=self.topic.arn,
+            policy=pulumi.Output.all(self.topic.arn, identity.account_id).apply(
+                lambda parts: topic_policy(parts[0], parts[1])
+            ),
+            opts=child,
+        )
+        for index, address in enumerate(args.email_subscriptions):
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email-{index}",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=address,
+                opts=child,
+            )
+        for index, url in enumerate(args.https_subscriptions):
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-https-{index}",
+                topic=self.topic.arn,
+                protocol="https",
+                endpoint=url,
+                endpoint_auto_confirms=False,
+                opts=child,
+            )
+
+        self.log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-logs-{endpoint}",
+                name=endpoint_log_group_name(endpoint),
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn,
+                tags=args.tags,
+                opts=child,
+            )
+            for endpoint in args.endpoint_names
+        ]
+        self.register_outputs(
+            {
+                "topic_arn": self.topic.arn,
+                "log_group_names": [endpoint_log_group_name(e) for e in args.endpoint_names],
+            }
+        )
+
+
+@dataclass(frozen=True)
+class DashboardVariant:
+    """One variant on the dashboard."""
+
+    endpoint_name: str
+    variant_name: str
+    instances: bool = True
+    """Show instance count and utilisation (false for serverless). Default true."""
+
+
+def dashboard_body(
+    region: str, variants: Sequence[DashboardVariant], alarm_arns: Sequence[str]
+) -> str:
+    """The dashboard JSON: one row of graphs per variant, then the alarm states."""
+    widgets: list[dict[str, Any]] = []
+    y = 0
+
+    def graph(title: str, metrics: list[list[Any]], x: int, **props: Any) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 8,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "view": "timeSeries",
+                "stacked": False,
+                "period": 60,
+                "metrics": metrics,
+                **props,
+            },
+        }
+
+    for v in variants:
+        dims = ["EndpointName", v.endpoint_name, "VariantName", v.variant_name]
+        label = f"{v.endpoint_name}/{v.variant_name}"
+        widgets.append(
+            graph(
+                f"{label}: invocations and errors",
+                [
+                    [SAGEMAKER_NAMESPACE, "Invocations", *dims, {"stat": "Sum"}],
+                    [SAGEMAKER_NAMESPACE, "Invocation4XXErrors", *dims, {"stat": "Sum"}],
+                    [SAGEMAKER_NAMESPACE, "Invocation5XXErrors", *dims, {"stat": "Sum"}],
+                    [SAGEMAKER_NAMESPACE, "InvocationModelErrors", *dims, {"stat": "Sum"}],
+                ],
+                0,
+            )
+        )
+        widgets.append(
+            graph(
+                f"{label}: latency (microseconds)",
+                [
+                    [SAGEMAKER_NAMESPACE, "ModelLatency", *dims, {"stat": stat}]
+                    for stat in ("p50", "p90", "p99")
+                ]
+                + [[SAGEMAKER_NAMESPACE, "OverheadLatency", *dims, {"stat": "p99"}]],
+                8,
+            )
+        )
+        if v.instances:
+            widgets.append(
+                graph(
+                    f"{label}: instances and utilisation",
+                    [
+                        [INSTANCE_NAMESPACE, "CPUUtilization", *dims, {"stat": "Average"}],
+                        [INSTANCE_NAMESPACE, "MemoryUtilization", *dims, {"stat": "Average"}],
+                        [INSTANCE_NAMESPACE, "DiskUtilization", *dims, {"stat": "Average"}],
+                        [
+                            INSTANCE_NAMESPACE,
+                            "CPUUtilization",
+                            *dims,
+                            {"stat": "SampleCount", "label": "instances", "yAxis": "right"},
+                        ],
+                    ],
+                    16,
+                )
+            )
+        y += 6
+    widgets.append(
+        {
+            "type": "alarm",
+            "x": 0,
+            "y": y,
+            "width": 24,
+            "height": max(3, 2 + len(alarm_arns) // 4),
+            "properties": {
+                "title": "alarm states",
+                "alarms": list(alarm_arns),
+                "sortBy": "stateUpdatedTimestamp",
+                "states": [],
+            },
+        }
+    )
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class DashboardArgs:
+    """Inputs of :class:`Dashboard`."""
+
+    variants: Sequence[DashboardVariant]
+    """Variants to graph."""
+    alarm_arns: Sequence[pulumi.Input[str]] = ()
+    """Alarms whose state the dashboard shows (at most 100 per widget). Default none."""
+
+
+class Dashboard(pulumi.ComponentResource):
+    """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``."""
+
+    def __init__(
+        self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlstack:monitoring:Dashboard", name, None, opts)
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        variants = list(args.variants)
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=f"mlstack-{pulumi.get_stack()}",
+            dashboard_body=pulumi.Output.all(region.region, *args.alarm_arns[:100]).apply(
+                lambda parts: dashboard_body(parts[0], variants, parts[1:])
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"dashboard_name": self.dashboard.dashboard_name})

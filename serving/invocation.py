@@ -1,0 +1,167 @@
+"""From a request body to a response body: decode, predict (queued), encode.
+
+Two strategies share the work queue: :class:`RowInvoker` for the built-in formats
+(the server decodes, merges concurrent requests and encodes) and :class:`CustomInvoker`
+for ``code/inference.py`` (the user's handlers see one request at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from serving.batching import Outcome, WorkQueue
+from serving.decode import decode
+from serving.encode import encode
+from serving.errors import BadRequest, PredictTimeout, UnsupportedMediaType
+from serving.limits import Slot
+from serving.media import DECODABLE, choose_answer_type, media_type
+from serving.models.base import RowModel
+from serving.models.custom import CustomModel
+
+#: Bodies larger than this (bytes) are decoded and encoded on a helper thread, so one big
+#: request does not hold up the event loop.
+INLINE_LIMIT_BYTES = 64 * 1024
+
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+_TRUE = frozenset(("1", "true", "yes", "on"))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One request as the invokers see it."""
+
+    body: bytes
+    content_type: str | None
+    accept: str | None
+    probabilities: bool
+    deadline: float
+    slot: Slot
+
+
+def wants_probabilities(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """``?probabilities=true`` or SageMaker custom attributes ``probabilities=true``.
+
+    SageMaker forwards ``CustomAttributes`` of ``InvokeEndpoint`` as the
+    ``X-Amzn-SageMaker-Custom-Attributes`` header (``key=value`` pairs separated by ``;``
+    or ``,``) and drops query strings, hence both.
+    """
+    if query.get("probabilities", "").lower() in _TRUE:
+        return True
+    attributes = headers.get(CUSTOM_ATTRIBUTES, "")
+    for pair in attributes.replace(",", ";").split(";"):
+        name, _, value = pair.partition("=")
+        if name.strip().lower() == "probabilities" and value.strip().lower() in _TRUE:
+            return True
+    return False
+
+
+async def _await_until(future: asyncio.Future[Any], deadline: float) -> Any:
+    """The future's result, or :class:`PredictTimeout` (504) once ``deadline`` passes.
+
+    The work itself keeps its thread until it finishes; only the wait is abandoned.
+    """
+    loop = asyncio.get_running_loop()
+    timer = loop.call_at(deadline, _expire, future)
+    try:
+        return await future
+    finally:
+        timer.cancel()
+
+
+def _expire(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_exception(PredictTimeout("the prediction did not finish in time"))
+
+
+class RowInvoker:
+    """Decode rows, predict them on the work queue (merged when possible), encode."""
+
+    def __init__(self, model: RowModel, queue_factory: Callable[..., WorkQueue]) -> None:
+        self.model = model
+        self.queue = queue_factory(self._run_batch)
+
+    def check(self, content_type: str | None, accept: str | None) -> None:
+        """Refuse unsupported media types before the body is read (415, 406)."""
+        media = media_type(content_type)
+        if media not in DECODABLE:
+            raise UnsupportedMediaType(
+                f"content type {media!r} is not supported; use one of {', '.join(DECODABLE)}"
+            )
+        choose_answer_type(accept)
+
+    async def __call__(self, call: Invocation) -> tuple[bytes, str]:
+        media_in, media_out = media_type(call.content_type), choose_answer_type(call.accept)
+        heavy = len(call.body) > INLINE_LIMIT_BYTES
+        if heavy:
+            rows = await asyncio.to_thread(decode, call.body, media_in)
+        else:
+            rows = decode(call.body, media_in)
+        self.model.check_rows(rows)
+        if call.probabilities and not self.model.supports_probabilities:
+            raise BadRequest("this model cannot return probabilities")
+        key = (call.probabilities, rows.shape[1], rows.dtype.str) if self.model.batchable else None
+        future = self.queue.submit(
+            (rows, call.probabilities), key=key, rows=rows.shape[0], on_done=call.slot.hand_off()
+        )
+        prediction = await _await_until(future, call.deadline)
+        if heavy:
+            return await asyncio.to_thread(encode, prediction, media_out), media_out
+        return encode(prediction, media_out), media_out
+
+    def _run_batch(self, payloads: list[tuple[np.ndarray, bool]]) -> list[Outcome]:
+        """In a worker thread: one model call for all payloads, or one each on failure."""
+        if len(payloads) > 1:
+            probabilities = payloads[0][1]
+            try:
+                prediction = self.model.predict(
+                    np.concatenate([rows for rows, _ in payloads]), probabilities
+                )
+            except Exception:  # find out whose rows the model rejects
+                pass
+            else:
+                outcomes: list[Outcome] = []
+                start = 0
+                for rows, _ in payloads:
+                    outcomes.append((True, prediction.rows(start, start + rows.shape[0])))
+                    start += rows.shape[0]
+                return outcomes
+        return [self._run_one(rows, probabilities) for rows, probabilities in payloads]
+
+    def _run_one(self, rows: np.ndarray, probabilities: bool) -> Outcome:
+        try:
+            return True, self.model.predict(rows, probabilities)
+        except Exception as exc:
+            return False, exc
+
+
+class CustomInvoker:
+    """Hand the raw request to the user's handlers, one request per call."""
+
+    def __init__(self, model: CustomModel, queue_factory: Callable[..., WorkQueue]) -> None:
+        self.model = model
+        self.queue = queue_factory(self._run_batch)
+
+    def check(self, content_type: str | None, accept: str | None) -> None:
+        """Nothing to refuse up front: ``input_fn`` / ``output_fn`` decide."""
+
+    async def __call__(self, call: Invocation) -> tuple[bytes, str]:
+        payload = (call.body, media_type(call.content_type), call.accept)
+        future = self.queue.submit(payload, key=None, on_done=call.slot.hand_off())
+        return await _await_until(future, call.deadline)
+
+    def _run_batch(self, payloads: list[tuple[bytes, str, str | None]]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for body, content_type, accept in payloads:
+            try:
+                outcomes.append((True, self.model.transform(body, content_type, accept)))
+            except Exception as exc:
+                outcomes.append((False, exc))
+        return outcomes
+
+
+Invoker = RowInvoker | CustomInvoker

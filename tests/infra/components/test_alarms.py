@@ -1,0 +1,164 @@
+"""Alarms reach people: every alarm notifies the stack's topic; each variant has the full set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli.app import app
+from infra.offline.plan import Plan
+from tests.conftest import edit_stack_file
+from tests.infra.components.delivery_helpers import ALARM, TOPIC, alarms_by_name, only
+
+STACKS = ("staging", "production")
+FULL_SET = {
+    "latency-p99",
+    "latency-average",
+    "overhead-latency",
+    "errors-5xx",
+    "errors-4xx",
+    "model-errors",
+    "cpu",
+    "memory",
+    "disk",
+}
+PlanEdited = Callable[[str, Callable[[dict[str, Any]], None]], Plan]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(
+    shipped_plans: dict[str, Plan], stack: str
+) -> None:
+    plan = shipped_plans[stack]
+    topic = plan.outputs["alertTopicArn"]
+    for alarm in plan.of_type(ALARM):
+        assert alarm.inputs["alarmActions"] == [topic], alarm.name
+        assert alarm.inputs["okActions"] == [topic], alarm.name
+        assert alarm.inputs["actionsEnabled"] is True, alarm.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_topic_is_encrypted_with_the_stack_key(shipped_plans: dict[str, Plan], stack: str) -> None:
+    plan = shipped_plans[stack]
+    assert only(plan, TOPIC).inputs["kmsMasterKeyId"] == plan.outputs["kmsKeyArn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_topic_subscriptions_come_from_config(shipped_plans: dict[str, Plan], stack: str) -> None:
+    plan = shipped_plans[stack]
+    subscriptions = plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscriptions
+    assert {s.inputs["protocol"] for s in subscriptions} <= {"email", "https"}
+    assert all(s.inputs["topic"] == plan.outputs["alertTopicArn"] for s in subscriptions)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_variant_has_the_full_alarm_set(shipped_plans: dict[str, Plan], stack: str) -> None:
+    alarms = alarms_by_name(shipped_plans[stack])
+    kinds = {
+        a["tags"]["mlstack:alarm"]
+        for a in alarms.values()
+        if a["tags"]["mlstack:alarm-role"] == "operational"
+        and a.get("dimensions", {}).get("VariantName") in (None, "AllTraffic")
+        and a["name"].startswith(f"mlstack-{stack}-AllTraffic-")
+    }
+    assert kinds >= FULL_SET
+
+
+def test_production_alarms_on_no_traffic(shipped_plans: dict[str, Plan]) -> None:
+    alarm = alarms_by_name(shipped_plans["production"])["mlstack-production-AllTraffic-no-traffic"]
+    assert alarm["comparisonOperator"] == "LessThanThreshold"
+    assert alarm["treatMissingData"] == "breaching"
+    assert "mlstack-staging-AllTraffic-no-traffic" not in alarms_by_name(shipped_plans["staging"])
+
+
+def test_error_alarms_are_rates_with_metric_math(shipped_plans: dict[str, Plan]) -> None:
+    alarm = alarms_by_name(shipped_plans["production"])["mlstack-production-AllTraffic-errors-5xx"]
+    expression = next(q for q in alarm["metricQueries"] if q.get("expression"))
+    assert "100 * errors / invocations" in expression["expression"]
+    assert expression["returnData"] is True
+    assert alarm["threshold"] == 0.5
+
+
+def test_utilisation_alarms_read_the_instance_namespace(shipped_plans: dict[str, Plan]) -> None:
+    alarms = alarms_by_name(shipped_plans["production"])
+    for kind in ("cpu", "memory", "disk"):
+        assert alarms[f"mlstack-production-AllTraffic-{kind}"]["namespace"] == (
+            "/aws/sagemaker/Endpoints"
+        )
+    # ml.c5.xlarge has 4 vCPUs: 80% of the instance is 320 in CPUUtilization's unit.
+    assert alarms["mlstack-production-AllTraffic-cpu"]["threshold"] == 320
+
+
+def test_ab_variant_gets_its_own_alarm_set(plan_edited: PlanEdited) -> None:
+    def ab(config: dict[str, Any]) -> None:
+        config["mlstack:sagemaker"]["abVariants"] = [{"name": "challenger", "packageVersion": 5}]
+
+    alarms = alarms_by_name(plan_edited("staging", ab))
+    kinds = {a["tags"]["mlstack:alarm"] for n, a in alarms.items() if "-challenger-" in n}
+    assert kinds >= FULL_SET
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_dashboard_graphs_variants_and_alarm_states(
+    shipped_plans: dict[str, Plan], stack: str
+) -> None:
+    plan = shipped_plans[stack]
+    body = json.loads(only(plan, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    text = json.dumps(body)
+    for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization"):
+        assert metric in text
+    (states,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert len(states["properties"]["alarms"]) == len(plan.of_type(ALARM))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_endpoint_log_group_has_retention_and_kms(
+    shipped_plans: dict[str, Plan], stack: str
+) -> None:
+    plan = shipped_plans[stack]
+    groups = {
+        g.inputs.get("name"): g.inputs for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+    group = groups[f"/aws/sagemaker/Endpoints/mlstack-{stack}"]
+    assert group["kmsKeyId"] == plan.outputs["kmsKeyArn"]
+    assert group["retentionInDays"] > 0
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("alarm", "value", "key"),
+    [
+        ("errors5xx", 150, "mlstack:monitoring.alarms.errors5xx.threshold = 150"),
+        ("latencyP99", 0, "mlstack:monitoring.alarms.latencyP99.threshold"),
+        ("cpu", 101, "mlstack:monitoring.alarms.cpu.threshold = 101"),
+    ],
+)
+def test_invalid_threshold_exits_two_naming_the_key(
+    project_copy: Path, alarm: str, value: float, key: str
+) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["mlstack:monitoring"].setdefault("alarms", {})[alarm] = {"threshold": value}
+
+    edit_stack_file(project_copy, "production", edit)
+    result = runner.invoke(app, ["plan", "production", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert key in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_invalid_alarm_period_exits_two_naming_the_key(project_copy: Path) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["mlstack:monitoring"]["alarms"]["latencyP99"]["periodSeconds"] = 45
+
+    edit_stack_file(project_copy, "production", edit)
+    result = runner.invoke(app, ["plan", "production", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2
+    assert "mlstack:monitoring.alarms.latencyP99.periodSeconds = 45" in result.stderr

@@ -1,0 +1,288 @@
+"""Passing and violating inputs for every resource rule: camelCase, as the engine sends them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-0000-4000-8000-000000000000"
+
+
+def _policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ENDPOINT_CONFIG = {
+    "kmsKeyArn": KEY,
+    "productionVariants": [
+        {"variantName": "AllTraffic", "instanceType": "ml.c5.xlarge", "initialInstanceCount": 3.0}
+    ],
+    "dataCaptureConfig": {
+        "enableCapture": True,
+        "initialSamplingPercentage": 20.0,
+        "destinationS3Uri": "s3://bucket/capture",
+        "kmsKeyId": KEY,
+    },
+}
+DATA_QUALITY_JOB = {
+    "dataQualityJobOutputConfig": {"kmsKeyId": KEY, "monitoringOutputs": {"s3Output": {}}},
+    "jobResources": {"clusterConfig": {"volumeKmsKeyId": KEY, "instanceCount": 1.0}},
+    "networkConfig": {"enableInterContainerTrafficEncryption": True},
+}
+EKS_CLUSTER = {
+    "version": "1.33",
+    "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+    "vpcConfig": {"endpointPublicAccess": False, "endpointPrivateAccess": True},
+    "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY}},
+}
+ECR_REPOSITORY = {
+    "imageTagMutability": "IMMUTABLE",
+    "imageScanningConfiguration": {"scanOnPush": True},
+    "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}],
+}
+LAUNCH_TEMPLATE = {
+    "metadataOptions": {"httpTokens": "required", "httpEndpoint": "enabled"},
+    "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "true"}}],
+}
+
+
+def _with(base: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    changed = copy.deepcopy(base)
+    edit(changed)
+    return changed
+
+
+RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    # rule name: (type token, passing inputs, violating inputs)
+    "sagemaker-endpoint-config-kms": (
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        ENDPOINT_CONFIG,
+        _with(ENDPOINT_CONFIG, lambda i: i.pop("kmsKeyArn")),
+    ),
+    "sagemaker-data-capture-kms": (
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+        ENDPOINT_CONFIG,
+        _with(ENDPOINT_CONFIG, lambda i: i["dataCaptureConfig"].pop("kmsKeyId")),
+    ),
+    "sagemaker-model-network-isolation": (
+        "aws:sagemaker/model:Model",
+        {"enableNetworkIsolation": True, "primaryContainer": {"image": "repo@sha256:ab"}},
+        {"primaryContainer": {"image": "repo@sha256:ab"}},
+    ),
+    "model-monitor-output-kms": (
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+        DATA_QUALITY_JOB,
+        _with(DATA_QUALITY_JOB, lambda i: i["dataQualityJobOutputConfig"].pop("kmsKeyId")),
+    ),
+    "model-monitor-volume-kms": (
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+        DATA_QUALITY_JOB,
+        _with(DATA_QUALITY_JOB, lambda i: i["jobResources"]["clusterConfig"].clear()),
+    ),
+    "model-monitor-traffic-encryption": (
+        "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition",
+        DATA_QUALITY_JOB,
+        _with(DATA_QUALITY_JOB, lambda i: i.pop("networkConfig")),
+    ),
+    "ecr-immutable-tags": (
+        "aws:ecr/repository:Repository",
+        ECR_REPOSITORY,
+        _with(ECR_REPOSITORY, lambda i: i.update(imageTagMutability="MUTABLE")),
+    ),
+    "ecr-scan-on-push": (
+        "aws:ecr/repository:Repository",
+        ECR_REPOSITORY,
+        _with(ECR_REPOSITORY, lambda i: i.pop("imageScanningConfiguration")),
+    ),
+    "ecr-kms-encryption": (
+        "aws:ecr/repository:Repository",
+        ECR_REPOSITORY,
+        _with(
+            ECR_REPOSITORY,
+            lambda i: i.update(encryptionConfigurations=[{"encryptionType": "AES256"}]),
+        ),
+    ),
+    "ecr-no-public-policy": (
+        "aws:ecr/repositoryPolicy:RepositoryPolicy",
+        {
+            "policy": _policy(
+                {
+                    "Sid": "Pull",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": ["ecr:BatchGetImage"],
+                }
+            )
+        },
+        {
+            "policy": _policy(
+                {"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "ecr:*"}
+            )
+        },
+    ),
+    "eks-control-plane-logging": (
+        "aws:eks/cluster:Cluster",
+        EKS_CLUSTER,
+        _with(EKS_CLUSTER, lambda i: i.update(enabledClusterLogTypes=["api"])),
+    ),
+    "eks-private-endpoint": (
+        "aws:eks/cluster:Cluster",
+        EKS_CLUSTER,
+        _with(EKS_CLUSTER, lambda i: i["vpcConfig"].pop("endpointPublicAccess")),
+    ),
+    "eks-public-endpoint-cidrs": (
+        "aws:eks/cluster:Cluster",
+        _with(
+            EKS_CLUSTER,
+            lambda i: i["vpcConfig"].update(
+                endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"]
+            ),
+        ),
+        _with(
+            EKS_CLUSTER,
+            lambda i: i["vpcConfig"].update(
+                endpointPublicAccess=True, publicAccessCidrs=["0.0.0.0/0"]
+            ),
+        ),
+    ),
+    "eks-secrets-encryption": (
+        "aws:eks/cluster:Cluster",
+        EKS_CLUSTER,
+        _with(EKS_CLUSTER, lambda i: i.pop("encryptionConfig")),
+    ),
+    "eks-supported-version": (
+        "aws:eks/cluster:Cluster",
+        EKS_CLUSTER,
+        _with(EKS_CLUSTER, lambda i: i.update(version="1.24")),
+    ),
+    "sns-topic-kms": ("aws:sns/topic:Topic", {"kmsMasterKeyId": KEY}, {"displayName": "alerts"}),
+    "cloudwatch-alarm-actions-enabled": (
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        {"actionsEnabled": True, "alarmActions": ["arn:aws:sns:us-east-1:1:t"]},
+        {"actionsEnabled": False, "alarmActions": ["arn:aws:sns:us-east-1:1:t"]},
+    ),
+    "cloudwatch-alarm-notifies": (
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        {"alarmActions": ["arn:aws:sns:us-east-1:1:t"]},
+        {"alarmActions": []},
+    ),
+    "log-group-retention": (
+        "aws:cloudwatch/logGroup:LogGroup",
+        {"retentionInDays": 365.0, "kmsKeyId": KEY},
+        {"kmsKeyId": KEY},
+    ),
+    "log-group-kms": (
+        "aws:cloudwatch/logGroup:LogGroup",
+        {"retentionInDays": 365.0, "kmsKeyId": KEY},
+        {"retentionInDays": 365.0},
+    ),
+    "kms-key-rotation": (
+        "aws:kms/key:Key",
+        {"enableKeyRotation": True},
+        {"enableKeyRotation": False},
+    ),
+    "s3-public-access-blocked": (
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        {
+            "bucket": "b",
+            "blockPublicAcls": True,
+            "blockPublicPolicy": True,
+            "ignorePublicAcls": True,
+            "restrictPublicBuckets": True,
+        },
+        {"bucket": "b", "blockPublicAcls": True, "blockPublicPolicy": True},
+    ),
+    "iam-no-admin-managed-policy": (
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"},
+        {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"},
+    ),
+    "iam-no-wildcard-actions": (
+        "aws:iam/rolePolicy:RolePolicy",
+        {
+            "role": "r",
+            "policy": _policy(
+                {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+            ),
+        },
+        {"role": "r", "policy": _policy({"Effect": "Allow", "Action": "*", "Resource": "*"})},
+    ),
+    "launch-template-imdsv2": (
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        LAUNCH_TEMPLATE,
+        _with(LAUNCH_TEMPLATE, lambda i: i["metadataOptions"].update(httpTokens="optional")),
+    ),
+    "launch-template-ebs-encrypted": (
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        LAUNCH_TEMPLATE,
+        _with(LAUNCH_TEMPLATE, lambda i: i["blockDeviceMappings"][0]["ebs"].pop("encrypted")),
+    ),
+}
+
+HARDENED_CONTAINER: dict[str, Any] = {
+    "name": "model-server",
+    "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:" + "a" * 64,
+    "livenessProbe": {"httpGet": {"path": "/ping", "port": 8080.0}},
+    "readinessProbe": {"httpGet": {"path": "/ping", "port": 8080.0}},
+    "resources": {
+        "requests": {"cpu": "1", "memory": "2Gi"},
+        "limits": {"cpu": "2", "memory": "2Gi"},
+    },
+    "securityContext": {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": 10001.0,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+}
+
+
+def rollout(container: dict[str, Any], automount: bool = False) -> dict[str, Any]:
+    """An Argo Rollout's inputs around one container."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "serving", "namespace": "serving"},
+        "spec": {
+            "template": {
+                "spec": {"automountServiceAccountToken": automount, "containers": [container]}
+            }
+        },
+    }
+
+
+def _container(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    return rollout(_with(HARDENED_CONTAINER, edit))
+
+
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+KUBERNETES_CASES: dict[str, dict[str, Any]] = {
+    # rule name: violating Rollout inputs (the hardened rollout passes every rule)
+    "k8s-liveness-probe": _container(lambda c: c.pop("livenessProbe")),
+    "k8s-readiness-probe": _container(lambda c: c.pop("readinessProbe")),
+    "k8s-cpu-requests": _container(lambda c: c["resources"]["requests"].pop("cpu")),
+    "k8s-cpu-limits": _container(lambda c: c["resources"]["limits"].pop("cpu")),
+    "k8s-memory-requests": _container(lambda c: c["resources"]["requests"].pop("memory")),
+    "k8s-memory-limits": _container(lambda c: c["resources"]["limits"].pop("memory")),
+    "k8s-no-privilege-escalation": _container(
+        lambda c: c["securityContext"].pop("allowPrivilegeEscalation")
+    ),
+    "k8s-read-only-root-filesystem": _container(
+        lambda c: c["securityContext"].update(readOnlyRootFilesystem=False)
+    ),
+    "k8s-non-root": _container(
+        lambda c: [c["securityContext"].pop(k) for k in ("runAsNonRoot", "runAsUser")]
+    ),
+    "k8s-drop-net-raw": _container(lambda c: c["securityContext"].pop("capabilities")),
+    "k8s-seccomp-runtime-default": _container(lambda c: c["securityContext"].pop("seccompProfile")),
+    "k8s-drop-all-capabilities": _container(
+        lambda c: c["securityContext"]["capabilities"].update(drop=["NET_RAW"])
+    ),
+    "k8s-no-service-account-token": rollout(HARDENED_CONTAINER, automount=True),
+    "k8s-high-uid": _container(lambda c: c["securityContext"].update(runAsUser=1000.0)),
+    "k8s-image-digest": _container(lambda c: c.update(image="serving:1.2.3")),
+}

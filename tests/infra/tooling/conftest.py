@@ -1,0 +1,128 @@
+"""A real moto server on 127.0.0.1 for the AWS tooling tests, and the environment that
+points boto3 at it (fake credentials, ``AWS_ENDPOINT_URL``)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import make_project_copy
+
+REGION = "us-east-1"
+STARTUP_DEADLINE_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start ``moto_server`` as a subprocess for the session; stopped by its PID."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    server = Path(sys.executable).parent / "moto_server"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=sink, stderr=sink
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Every boto3 client of the test talks to the moto server, with fake credentials."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "MLSTACK_ENDPOINT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    return moto_url
+
+
+@pytest.fixture
+def sagemaker(aws_env: str) -> Any:
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses (the moto server lives for the whole session)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def group(sagemaker: Any) -> str:
+    """A fresh, empty model package group."""
+    name = unique("churn")
+    sagemaker.create_model_package_group(ModelPackageGroupName=name)
+    return name
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project copy whose stack files a test may promote."""
+    return make_project_copy(tmp_path / "project")
+
+
+def reset_moto(moto_url: str) -> None:
+    """Forget every resource and cached answer of the server."""
+    request = urllib.request.Request(f"{moto_url}/moto-api/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def queue_endpoint_result(moto_url: str, body: dict[str, Any] | str) -> None:
+    """Make moto's sagemaker-runtime answer the next new invocation with ``body``."""
+    payload = {
+        "results": [
+            {
+                "Body": body if isinstance(body, str) else json.dumps(body),
+                "ContentType": "application/json",
+                "InvokedProductionVariant": "primary",
+                "CustomAttributes": "",
+            }
+        ]
+    }
+    request = urllib.request.Request(
+        f"{moto_url}/moto-api/static/sagemaker/endpoint-results",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 201
