@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install tools plan test lint format bench-plan bench-serve clean
+.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,15 @@ format: $(STAMP)
 ## bench-plan: time `mlstack plan --all` against a process that only imports the Pulumi SDK
 bench-plan: $(STAMP)
 	$(BIN)/python -m benchmarks.plan.run
+
+## workflows: validate and audit the GitHub workflows (offline)
+workflows: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline .github/workflows
+
+## snapshots: regenerate the golden files after an intended change (review the diff)
+snapshots: $(STAMP)
+	MLSTACK_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/infra/components/test_delivery_snapshots.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache

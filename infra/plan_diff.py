@@ -385,7 +385,8 @@ def _alarm_highlights(doc: Document) -> dict[str, str]:
         threshold = _num(inputs.get("threshold", "?"))
         periods = _num(inputs.get("evaluationPeriods", "?"))
         operator = inputs.get("comparisonOperator", "?")
-        out[f"alarm · {resource['name']}"] = f"{metric} {operator} {threshold} for {periods} periods"
+        label = f"alarm · {resource['name']}"
+        out[label] = f"{metric} {operator} {threshold} for {periods} periods"
     return out
 
 

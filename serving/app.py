@@ -57,9 +57,10 @@ def make_invoker(model: ServedModel, settings: Settings, metrics: Metrics) -> In
         on_batch=metrics.batch_rows.observe,
     )
     if isinstance(model, CustomModel):
-        return CustomInvoker(model, queue_factory)
+        return CustomInvoker(model, queue_factory)  # user code: always on a thread
     if isinstance(model, RowModel):
-        return RowInvoker(model, queue_factory)
+        inline = partial(queue_factory, inline_budget_seconds=settings.inline_predict_ms / 1000)
+        return RowInvoker(model, inline)
     raise TypeError(f"no invoker for {type(model).__name__}")
 
 

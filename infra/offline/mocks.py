@@ -357,6 +357,8 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; 600.0 was written as 600
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     urn = getattr(value, "urn", None)

@@ -3,7 +3,9 @@ with EKS turned on (two AZs, no NAT, a tag-pinned image, a plain Deployment)."""
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,9 @@ def enable_eks_on_staging(config: dict[str, Any]) -> None:
 
 def plan_with(stack: str, *edits: Any) -> Plan:
     """Plan a throwaway copy of the project after applying ``edits`` to a stack file."""
-    root = make_project_copy(Path(tempfile.mkdtemp(prefix="mlstack-eks-")) / "project")
+    scratch = Path(tempfile.mkdtemp(prefix="mlstack-eks-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    root = make_project_copy(scratch / "project")
     for edit in edits:
         edit_stack_file(root, stack, edit)
     return run_plan(stack, root)
