@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots clean
+.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots check scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ format: $(STAMP)
 ## bench-plan: time `mlstack plan --all` against a process that only imports the Pulumi SDK
 bench-plan: $(STAMP)
 	$(BIN)/python -m benchmarks.plan.run
+
+## check: run the policy pack over every stack's offline plan
+check: $(STAMP)
+	$(BIN)/mlstack check --all
+
+## scan: checkov, offline, over every stack (Terraform JSON, Kubernetes manifests, Dockerfile)
+scan: $(STAMP) $(TOOLS_STAMP)
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/mlstack scan --all
 
 ## workflows: validate and audit the GitHub workflows (offline)
 workflows: $(STAMP)
