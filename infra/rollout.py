@@ -246,17 +246,20 @@ def compile_argo_canary_steps(policy: RolloutPolicy) -> list[dict[str, Any]]:
 def compile_argo_canary(
     policy: RolloutPolicy, analysis_template: str | None = None
 ) -> dict[str, Any]:
-    """The Argo Rollouts ``spec.strategy.canary`` block.
+    """The target-neutral core of Argo Rollouts' ``spec.strategy.canary`` block.
 
-    ``analysis_template`` names an AnalysisTemplate run in the background from the first
-    step; a failed analysis aborts the rollout and shifts traffic back (the counterpart of
-    SageMaker's auto-rollback alarms). ``scaleDownDelaySeconds`` keeps the old ReplicaSet
-    ``termination_wait_seconds`` after the full shift.
+    The policy's steps, a surge-only replacement (never fewer ready pods than desired) and,
+    when ``analysis_template`` is given, that AnalysisTemplate run in the background from the
+    first step: a failed analysis aborts the rollout and shifts traffic back (the counterpart
+    of SageMaker's auto-rollback alarms). Services and analysis arguments are the caller's.
+    Without a traffic router Argo rejects ``scaleDownDelaySeconds``, so the old ReplicaSet is
+    kept by the steps' bakes rather than a termination wait; aborting on a missed progress
+    deadline is a Rollout ``spec`` field (:attr:`KubernetesStrategy.progress_deadline_abort`).
     """
     canary: dict[str, Any] = {
+        "maxSurge": "25%",
+        "maxUnavailable": 0,
         "steps": compile_argo_canary_steps(policy),
-        "scaleDownDelaySeconds": policy.termination_wait_seconds,
-        "progressDeadlineAbort": True,
     }
     if analysis_template:
         canary["analysis"] = {
@@ -278,6 +281,8 @@ class KubernetesStrategy:
     kind: str
     strategy: dict[str, Any]
     progress_deadline_seconds: int
+    progress_deadline_abort: bool = False
+    """Rollout only: abort (and roll back) when the deadline passes."""
 
 
 def compile_kubernetes_strategy(
@@ -291,6 +296,7 @@ def compile_kubernetes_strategy(
             kind="Rollout",
             strategy={"canary": compile_argo_canary(policy, analysis_template)},
             progress_deadline_seconds=deadline,
+            progress_deadline_abort=True,
         )
     surge = 100 if policy.strategy is RolloutStrategy.ALL_AT_ONCE else rolling_batch_percent(policy)
     return KubernetesStrategy(

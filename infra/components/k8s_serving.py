@@ -30,7 +30,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components.cluster import irsa_trust_policy
 from infra.config import RollbackMetric, RolloutPolicy
-from infra.rollout import KubernetesStrategy, compile_argo_canary_steps, compile_kubernetes_strategy
+from infra.rollout import KubernetesStrategy, compile_argo_canary, compile_kubernetes_strategy
 
 SERVING_PORT = 8080
 """The serving image's port (SageMaker's contract)."""
@@ -354,20 +354,18 @@ def analysis_template_name(app_name: str) -> str:
 
 
 def argo_canary(policy: RolloutPolicy, app_name: str) -> dict[str, Any]:
-    """``spec.strategy.canary`` of the Rollout: the policy's steps, replica-weighted (no
-    traffic router), never fewer ready pods than desired, and a background analysis from
-    the first bake that aborts (and scales the canary away) when it fails."""
+    """``spec.strategy.canary`` of the Rollout: the compiled core from :mod:`infra.rollout`
+    (steps, surge-only, background analysis from the first bake), replica-weighted through
+    the stable and canary Services, with the canary's pod-template hash passed to the
+    analysis."""
+    canary = compile_argo_canary(policy, analysis_template_name(app_name))
+    canary["analysis"]["args"] = [
+        {"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}
+    ]
     return {
         "stableService": app_name,
         "canaryService": canary_service_name(app_name),
-        "maxSurge": "25%",
-        "maxUnavailable": 0,
-        "steps": compile_argo_canary_steps(policy),
-        "analysis": {
-            "templates": [{"templateName": analysis_template_name(app_name)}],
-            "startingStep": 1,
-            "args": [{"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}],
-        },
+        **canary,
     }
 
 
@@ -444,7 +442,7 @@ def workload(
         "progressDeadlineSeconds": strategy.progress_deadline_seconds,
     }
     if strategy.kind == "Rollout":
-        spec["progressDeadlineAbort"] = True
+        spec["progressDeadlineAbort"] = strategy.progress_deadline_abort
         spec["strategy"] = {"canary": argo_canary(policy, app_name)}
         api_version = "argoproj.io/v1alpha1"
     else:

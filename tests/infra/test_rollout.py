@@ -144,7 +144,10 @@ def test_argo_canary_runs_analysis_from_the_first_step() -> None:
         "templates": [{"templateName": "rollback-alarms"}],
         "startingStep": 1,
     }
-    assert canary["scaleDownDelaySeconds"] == 300
+    # Argo rejects these inside a canary without a traffic router.
+    assert "scaleDownDelaySeconds" not in canary
+    assert "progressDeadlineAbort" not in canary
+    assert canary["maxUnavailable"] == 0
 
 
 @pytest.mark.parametrize(
