@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.offline.stack_files import SECRET_PLACEHOLDER
+from infra.offline.stack_files import SECRET_PLACEHOLDER, decode_object
 
 SECRET_SHOWN = "(secret)"
 """How a secret value reads in a diff."""
@@ -248,14 +248,7 @@ def diff_policy(base: Document, head: Document) -> tuple[PolicyChange, ...]:
 def _config_object(doc: Document, key: str) -> dict[str, Any]:
     if key in doc.get("secretKeys", []):
         return {}
-    raw = (doc.get("config") or {}).get(key)
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return decode_object((doc.get("config") or {}).get(key))
 
 
 def _of_type(doc: Document, *types: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from infra.cli.errors import EXIT_OK, fail
+from infra.cli.plan_cmd import ProjectDir
 from infra.k8s_manifests import helm_releases, manifests, write_manifests
 from infra.offline.harness import PROJECT_ROOT, PlanConfigError, PlanRuntimeError, run_plan
 
@@ -20,15 +21,7 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[
             Path, typer.Argument(help="Output directory (created; earlier renders replaced).")
         ],
-        project_dir: Annotated[
-            Path,
-            typer.Option(
-                "--project-dir",
-                help="Directory holding Pulumi.yaml (default: this checkout).",
-                file_okay=False,
-                exists=True,
-            ),
-        ] = PROJECT_ROOT,
+        project_dir: ProjectDir = PROJECT_ROOT,
     ) -> None:
         """Write every Kubernetes object of STACK's offline plan to DIR, one YAML file per
         object (<kind>-<name>.yaml), for review and for scanners such as checkov.

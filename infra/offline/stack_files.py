@@ -135,6 +135,17 @@ def _strip_secrets(value: Any) -> Any:
     return value
 
 
+def decode_object(encoded: str | None) -> dict[str, Any]:
+    """An object config value from its CLI encoding; ``{}`` when unset or not an object."""
+    if not encoded:
+        return {}
+    try:
+        value = json.loads(encoded)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def encode_value(value: Any) -> str:
     """One config value in the CLI's string encoding (secrets already replaced)."""
     if isinstance(value, bool):

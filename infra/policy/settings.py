@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from infra.offline.stack_files import decode_object
 from infra.policy.rules import StackContext
 
 DEFAULT_ENFORCEMENT = "advisory"
@@ -21,14 +22,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _section(config: Mapping[str, str], key: str) -> dict:
-    raw = config.get(f"mlstack:{key}")
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return decode_object(config.get(f"mlstack:{key}"))
 
 
 def enforcement_from_config(config: Mapping[str, str]) -> str:
