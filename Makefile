@@ -63,5 +63,9 @@ workflows: $(STAMP)
 snapshots: $(STAMP)
 	MLSTACK_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/infra/components/test_delivery_snapshots.py
 
+## bench-serve: the serving image against Flask + gunicorn, one worker each (installs wrk if missing)
+bench-serve: $(STAMP)
+	$(BIN)/python -m benchmarks.serve.run
+
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache

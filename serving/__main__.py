@@ -23,9 +23,7 @@ EXIT_USAGE = 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{serve,healthcheck}"
-    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,healthcheck}")
     serve = commands.add_parser("serve", help="run the inference server (what SageMaker calls)")
     serve.add_argument("--model-dir", help="model directory (default $MODEL_DIR or /opt/ml/model)")
     serve.add_argument(

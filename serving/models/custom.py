@@ -2,7 +2,9 @@
 
 The module may define any of these; the missing ones get the server's defaults:
 
-- ``model_fn(model_dir: str) -> model``: default loads ``model.joblib`` / ``model.onnx``.
+- ``model_fn(model_dir: str) -> model``: default loads ``model.joblib`` (the handlers
+  get the unpickled estimator, as in the SageMaker scikit-learn container) or
+  ``model.onnx`` (they get the :class:`~serving.models.onnx_model.OnnxModel`).
 - ``input_fn(body: bytes, content_type: str) -> data``: default decodes JSON, CSV, npy.
 - ``predict_fn(data, model) -> prediction``: default ``model.predict(data)``.
 - ``output_fn(prediction, accept: str) -> bytes | str | (body, content_type)``: default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,10 +40,8 @@ def _server_factory(tmp: Path) -> tuple[StartServer, list[ServerProcess]]:
 def _stop_all(started: list[ServerProcess]) -> None:
     for server in started:
         if server.process is not None and server.process.poll() is None:
-            try:
+            with contextlib.suppress(AssertionError):
                 server.stop()
-            except AssertionError:
-                pass
 
 
 @pytest.fixture

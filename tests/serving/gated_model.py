@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-INFERENCE_PY = '''
+INFERENCE_PY = """
 import itertools
 import json
 import time
@@ -43,7 +43,7 @@ def predict_fn(data, model):
 
 def output_fn(prediction, accept):
     return json.dumps(prediction), "application/json"
-'''
+"""
 
 
 def make_gated_model(directory: Path, *, loaded: bool = True, predicting: bool = True) -> Path:

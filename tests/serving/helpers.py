@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ DOCKERFILE = REPO / "serving" / "Dockerfile"
 #: Functional deadlines (a hung server fails the test instead of hanging it), not timings.
 START_DEADLINE_SECONDS = 60.0
 STOP_DEADLINE_SECONDS = 40.0
+WAIT_LIMIT_SECONDS = 30.0
+POLL_SECONDS = 0.01
 
 
 def entrypoint_argv() -> list[str]:
@@ -74,7 +78,9 @@ def call(
         connection.close()
 
 
-def invoke(port: int, body: bytes, content_type: str = "application/json", **headers: str) -> Answer:
+def invoke(
+    port: int, body: bytes, content_type: str = "application/json", **headers: str
+) -> Answer:
     """POST /invocations; keyword headers use ``_`` for ``-`` (``Accept``, ...)."""
     sent = {"Content-Type": content_type}
     sent.update({name.replace("_", "-"): value for name, value in headers.items()})
@@ -151,10 +157,8 @@ class ServerProcess:
         """Last resort for a hung server: SIGKILL it and its workers, by PID."""
         assert self.process is not None
         for pid in [*children(self.process.pid), self.process.pid]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait()
 
     def log(self) -> str:
@@ -167,3 +171,11 @@ def children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` after WAIT_LIMIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(POLL_SECONDS)

@@ -106,9 +106,7 @@ def test_merging_can_be_turned_off(max_rows: int) -> None:
 
     async def scenario() -> None:
         queue = RowInvoker(model, lambda fn: WorkQueue(fn, max_rows=max_rows)).queue
-        await asyncio.gather(
-            *(queue.submit((np.array([[1.0]]), False), key="k") for _ in range(3))
-        )
+        await asyncio.gather(*(queue.submit((np.array([[1.0]]), False), key="k") for _ in range(3)))
 
     run(scenario())
     assert model.calls == [1, 1, 1]

@@ -159,5 +159,7 @@ def test_metrics_expose_counts_latency_in_flight_errors_and_load_time(port: int)
     assert 'serving_request_duration_seconds_bucket{le="0.005",route="/invocations"}' in text
     assert "serving_requests_in_flight" in text
     assert 'serving_errors_total{code="400",type="bad_request"}' in text
-    load_line = next(line for line in text.splitlines() if line.startswith("serving_model_load_seconds "))
+    load_line = next(
+        line for line in text.splitlines() if line.startswith("serving_model_load_seconds ")
+    )
     assert float(load_line.split()[1]) > 0

@@ -10,13 +10,17 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 
 from tests.serving.helpers import DOCKERFILE, REPO, entrypoint_argv
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
 
 SERVING = REPO / "serving"
 INSTRUCTION = re.compile(r"^([A-Z]+)\s+(.*)$")
@@ -97,7 +101,9 @@ def test_dockerignore_keeps_caches_and_build_files_out() -> None:
 def test_image_pins_stay_inside_the_project_ranges() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
-    ranges = {Requirement(r).name.lower(): Requirement(r) for r in extras["serving"] + extras["onnx"]}
+    ranges = {
+        Requirement(r).name.lower(): Requirement(r) for r in extras["serving"] + extras["onnx"]
+    }
     for name in ("requirements.txt", "requirements-onnx.txt"):
         for line in (SERVING / name).read_text().splitlines():
             if not line or line.startswith("#"):

@@ -26,16 +26,20 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.text(max_size=8),
     st.floats(allow_nan=False, allow_infinity=False),
 )  # fmt: skip
-rows = st.lists(st.lists(scalars, min_size=0, max_size=6), max_size=6)
+# Rows as wide as the example model expects reach the model itself, not just the decoder.
+model_rows = st.lists(st.lists(scalars, min_size=4, max_size=4), min_size=1, max_size=4)
+rows = st.one_of(model_rows, st.lists(st.lists(scalars, max_size=6), max_size=6))
 json_documents = st.one_of(
     rows,
     st.fixed_dictionaries({"instances": rows}),
     st.recursive(scalars, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)),
 ).map(lambda document: json.dumps(document).encode())
+cells = st.one_of(
+    st.floats().map(repr), st.sampled_from(["1e999", "-inf", "nan", ""]), st.text(max_size=5)
+)
 csv_bodies = st.lists(
-    st.lists(st.one_of(st.floats(allow_nan=False).map(repr), st.text(max_size=5)), max_size=5),
-    max_size=5,
-).map(lambda lines: "\n".join(",".join(cells) for cells in lines).encode("utf-8", "replace"))
+    st.one_of(st.lists(cells, min_size=4, max_size=4), st.lists(cells, max_size=5)), max_size=5
+).map(lambda lines: "\n".join(",".join(row) for row in lines).encode("utf-8", "replace"))
 npy_like = st.binary(max_size=200).map(lambda tail: b"\x93NUMPY\x01\x00" + tail)
 bodies = st.one_of(json_documents, csv_bodies, npy_like, st.binary(max_size=300))
 
@@ -47,7 +51,9 @@ def connection(example_server: ServerProcess) -> Iterator[http.client.HTTPConnec
     conn.close()
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     body=bodies,
     content_type=st.one_of(st.sampled_from(CONTENT_TYPES), HEADER_TEXT),

@@ -12,7 +12,7 @@ from tests.serving.helpers import invoke
 
 ROWS = b"[[5.1, 3.5, 1.4, 0.2], [6.2, 3.4, 5.4, 2.3], [5.9, 3.0, 4.2, 1.5]]"
 
-CUSTOM_HANDLERS = '''
+CUSTOM_HANDLERS = """
 import json
 
 def input_fn(body, content_type):
@@ -22,7 +22,7 @@ def input_fn(body, content_type):
 
 def output_fn(prediction, accept):
     return " ".join(str(p) for p in prediction) + "\\n", "text/plain"
-'''
+"""
 
 
 def test_onnx_model_answers_like_the_joblib_one(
@@ -35,7 +35,9 @@ def test_onnx_model_answers_like_the_joblib_one(
     joblib = start_server(example_model_dir)
 
     onnx_answer = invoke(onnx.port, ROWS, X_Amzn_SageMaker_Custom_Attributes="probabilities=true")
-    joblib_answer = invoke(joblib.port, ROWS, X_Amzn_SageMaker_Custom_Attributes="probabilities=true")
+    joblib_answer = invoke(
+        joblib.port, ROWS, X_Amzn_SageMaker_Custom_Attributes="probabilities=true"
+    )
     assert onnx_answer.status == joblib_answer.status == 200
     assert onnx_answer.json()["predictions"] == joblib_answer.json()["predictions"]
     for ours, theirs in zip(

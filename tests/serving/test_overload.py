@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import time
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.serving.conftest import StartServer
 from tests.serving.gated_model import make_gated_model, open_gate, predictions_started
-from tests.serving.helpers import Answer, invoke
-
-POLL_SECONDS = 0.01
-WAIT_LIMIT_SECONDS = 30.0
+from tests.serving.helpers import WAIT_LIMIT_SECONDS, Answer, invoke, wait_until
 
 
-def wait_until(condition, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(POLL_SECONDS)
-
-
-def test_over_the_limit_gets_503_with_retry_after(start_server: StartServer, tmp_path: Path) -> None:
+def test_over_the_limit_gets_503_with_retry_after(
+    start_server: StartServer, tmp_path: Path
+) -> None:
     model_dir = make_gated_model(tmp_path / "model", predicting=False)
     server = start_server(model_dir, SERVING_MAX_CONCURRENCY="1")
     with ThreadPoolExecutor(1) as pool:
@@ -56,7 +48,9 @@ def test_a_prediction_past_the_deadline_gets_504_and_its_slot_back_when_done(
     wait_until(lambda: invoke(server.port, b'"next"').status == 200, "slot released")
 
 
-def test_a_failing_model_is_a_500_with_a_json_error(start_server: StartServer, tmp_path: Path) -> None:
+def test_a_failing_model_is_a_500_with_a_json_error(
+    start_server: StartServer, tmp_path: Path
+) -> None:
     server = start_server(make_gated_model(tmp_path / "model"))
     answer = invoke(server.port, b'"fail"')
     assert answer.status == 500
@@ -65,3 +59,16 @@ def test_a_failing_model_is_a_500_with_a_json_error(start_server: StartServer, t
     assert "RuntimeError" in error["error"]
     assert error["request_id"] == answer.headers["x-request-id"]
     assert server.ping() == 200
+
+
+def test_a_body_that_never_finishes_gets_408(
+    start_server: StartServer, example_model_dir: Path
+) -> None:
+    server = start_server(example_model_dir, SAGEMAKER_MODEL_SERVER_TIMEOUT="0.5")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n[[5.1, 3.5"
+        )
+        head = sock.recv(65536).split(b"\r\n", 1)[0]
+    assert head == b"HTTP/1.1 408 Request Timeout"

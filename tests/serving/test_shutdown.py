@@ -8,8 +8,7 @@ from pathlib import Path
 
 from tests.serving.conftest import StartServer
 from tests.serving.gated_model import make_gated_model, open_gate, predictions_started
-from tests.serving.helpers import invoke, metric
-from tests.serving.test_overload import WAIT_LIMIT_SECONDS, wait_until
+from tests.serving.helpers import WAIT_LIMIT_SECONDS, invoke, metric, wait_until
 
 IN_FLIGHT = 6
 #: Docker, Kubernetes and SageMaker send SIGKILL 30 s after SIGTERM.

@@ -7,8 +7,7 @@ import signal
 from pathlib import Path
 
 from tests.serving.conftest import StartServer
-from tests.serving.helpers import children, invoke, metric
-from tests.serving.test_overload import wait_until
+from tests.serving.helpers import children, invoke, metric, wait_until
 
 ROW = b"[[5.1, 3.5, 1.4, 0.2]]"
 
