@@ -25,7 +25,8 @@ from infra.components.monitoring import (
     MonitoringArgs,
 )
 from infra.components.registry import Registry
-from infra.config import EndpointMode, StackConfig
+from infra.config import StackConfig
+from infra.stack_config.sagemaker import EndpointMode
 
 
 @dataclass

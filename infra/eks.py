@@ -17,8 +17,9 @@ from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.network import PRIVATE_NODE_ENDPOINT_SERVICES, Network, NetworkArgs
 from infra.components.registry import Registry
-from infra.config import PROJECT, NatMode, StackConfig
+from infra.config import PROJECT, StackConfig
 from infra.rollout import compile_kubernetes_strategy
+from infra.stack_config.eks import NatMode
 
 
 @dataclass(frozen=True)

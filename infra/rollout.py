@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config import RolloutPolicy, RolloutStrategy
+from infra.stack_config.rollout import RolloutPolicy, RolloutStrategy
 
 DEFAULT_ROLLING_BATCH_PERCENT = 25
 """Batch size of a rolling update when ``stepPercent`` is not set, in percent of capacity."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -21,7 +22,7 @@ Section = Callable[[Plan, Console], None]
 def _label(resource: PlannedResource) -> str:
     kind = resource.type.split(":")[-1]
     style = "bold cyan" if not resource.custom else ""
-    text = f"{resource.name} [dim]({kind})[/dim]"
+    text = f"{escape(resource.name)} [dim]({escape(kind)})[/dim]"
     return f"[{style}]{text}[/{style}]" if style else text
 
 
@@ -59,7 +60,12 @@ def policy_results(plan: Plan, console: Console) -> None:
     for result in plan.policy:
         name = result.urn.split("::")[-1] if result.urn else "-"
         style = "red" if result.level == "mandatory" else "yellow"
-        table.add_row(f"[{style}]{result.level}[/{style}]", result.policy, name, result.message)
+        table.add_row(
+            f"[{style}]{result.level}[/{style}]",
+            escape(result.policy),
+            escape(name),
+            escape(result.message),
+        )
     console.print(table)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from infra.offline.plan import Plan
 from infra.rollout import timeline_from_sagemaker
@@ -39,7 +40,7 @@ def rollout_timeline(plan: Plan, console: Console) -> None:
     for endpoint in endpoints:
         timeline = timeline_from_sagemaker(endpoint.inputs.get("deploymentConfig") or {})
         name = endpoint.inputs.get("name", endpoint.name)
-        console.print(f"  {name} ({timeline.strategy}): {timeline.describe(labels)}")
+        console.print(escape(f"  {name} ({timeline.strategy}): {timeline.describe(labels)}"))
 
 
 def _metric(inputs: dict[str, Any]) -> str:
@@ -83,10 +84,12 @@ def alarm_table(plan: Plan, console: Console) -> None:
         effects = [f"notify {', '.join(actions)}" if actions else "[red]notifies nobody[/red]"]
         if name in rollbacks:
             effects.append(f"roll back {', '.join(rollbacks[name])}")
+        description = escape(str(inputs.get("alarmDescription", _metric(inputs))))
+        detail = escape(
+            f"{_metric(inputs)}, {window}, missing data {inputs.get('treatMissingData')}"
+        )
         console.print(
-            f"  {name}: {inputs.get('alarmDescription', _metric(inputs))} "
-            f"[dim]({_metric(inputs)}, {window}, missing data {inputs.get('treatMissingData')})"
-            f"[/dim] -> {'; '.join(effects)}"
+            f"  {escape(name)}: {description} [dim]({detail})[/dim] -> {'; '.join(effects)}"
         )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import NatMode
+from infra.stack_config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
     "sagemaker.api",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import Environment, PolicyEnforcement, RolloutStrategy, build_stack_config
+from infra.config import Environment, build_stack_config
+from infra.stack_config.policy import PolicyEnforcement
+from infra.stack_config.rollout import RolloutStrategy
 from tests.conftest import SHIPPED_STACKS
 from tests.infra.stack_config_helpers import raw_config
 

@@ -52,7 +52,7 @@ def _requirement_names(lines: list[str]) -> dict[str, str]:
 
 def test_pulumi_install_requirements_match_pyproject() -> None:
     pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
-    expected = _requirement_names(pyproject["project"]["dependencies"])
+    expected = _requirement_names(pyproject["project"]["optional-dependencies"]["infra"])
     actual = _requirement_names(
         (PROJECT_ROOT / "infra" / "requirements.txt").read_text().splitlines()
     )
@@ -80,6 +80,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     assert "make test" in ci
     assert "make plan" in readme and "make test" in readme
+
+
+def test_serving_extra_installs_no_pulumi() -> None:
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["dependencies"] == []
+    serving = _requirement_names(pyproject["project"]["optional-dependencies"]["serving"])
+    assert not [name for name in serving if name.startswith(("pulumi", "boto"))]
 
 
 def test_serving_and_program_do_not_import_each_other() -> None:

@@ -41,3 +41,10 @@ def test_plan_lists_alarms_with_threshold_and_effects() -> None:
     assert "notify monitoring-alerts" in rollback
     p99 = next(line for line in lines if "mlstack-production-AllTraffic-latency-p99:" in line)
     assert "notify monitoring-alerts" in p99
+
+
+def test_plan_prints_metric_math_verbatim() -> None:
+    # Square brackets in expressions must not be eaten as console markup.
+    result = runner.invoke(app, ["plan", "staging"], terminal_width=300)
+    drift = next(line for line in result.stdout.splitlines() if "data-drift:" in line)
+    assert "MAX([f0, f1])" in drift

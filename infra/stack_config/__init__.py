@@ -1,0 +1,1 @@
+"""The sections of stack config, one module each; ``infra/config.py`` reads and validates them."""
