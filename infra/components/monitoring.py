@@ -128,7 +128,8 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-alerts-https-{index}",
                 topic=self.topic.arn,
                 protocol="https",
-                endpoint=url,
+                # Webhook URLs usually carry a token: keep them out of state and previews.
+                endpoint=pulumi.Output.secret(url),
                 endpoint_auto_confirms=False,
                 opts=child,
             )

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-SECRET_PLACEHOLDER = "[secret]"
-"""What a ``secure:`` value reads as offline. Plans never hold the real secret."""
+from infra.stack_config.base import SECRET_PLACEHOLDER
+
 
 
 class StackFileError(Exception):

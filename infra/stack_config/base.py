@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+
+SECRET_PLACEHOLDER = "[secret]"
+"""What a ``secure:`` value reads as in the offline plan, which cannot decrypt it. The
+Pulumi CLI hands the program the real value; offline, a placeholder stands in its place
+and skips the checks of the string it stands for (format, pattern), never the others."""
 
 
 class Section(BaseModel):
@@ -19,6 +30,19 @@ class Section(BaseModel):
         populate_by_name=True,
         use_enum_values=False,
     )
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _secrets_stand_in(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if value == SECRET_PLACEHOLDER:
+            try:
+                return handler(value)
+            except ValidationError:
+                return value
+        if isinstance(value, list) and SECRET_PLACEHOLDER in value:
+            checked = iter(handler([item for item in value if item != SECRET_PLACEHOLDER]))
+            return [item if item == SECRET_PLACEHOLDER else next(checked) for item in value]
+        return handler(value)
 
 
 class FieldError(ValueError):

@@ -158,3 +158,31 @@ def test_resources_declared_before_the_mocks_are_detected() -> None:
         timeout=120,
     )
     assert result.stdout.startswith("detected: resources were declared before the offline mocks")
+
+
+def test_secure_values_pass_validation_and_stay_secret(project_copy: Path) -> None:
+    ciphertext = "v1:cGFnZXItd2ViaG9vay10b2tlbg=="
+
+    def secure_webhook(config: dict) -> None:
+        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": ciphertext}]
+
+    edit_stack_file(project_copy, "production", secure_webhook)
+    plan = run_plan("production", project_copy)
+    assert ciphertext not in json.dumps(plan.to_json())
+    assert "mlstack:monitoring" in plan.secret_keys
+    https = [
+        s
+        for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["protocol"] == "https"
+    ]
+    assert [s.inputs["endpoint"] for s in https] == [SECRET_PLACEHOLDER]
+
+
+def test_a_secret_does_not_excuse_a_bad_neighbour(project_copy: Path) -> None:
+    def secure_webhook_bad_email(config: dict) -> None:
+        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": "v1:abc"}]
+        config["mlstack:monitoring"]["emailSubscriptions"] = ["not-an-address"]
+
+    edit_stack_file(project_copy, "production", secure_webhook_bad_email)
+    with pytest.raises(PlanConfigError, match=r"emailSubscriptions\[0\]"):
+        run_plan("production", project_copy)
