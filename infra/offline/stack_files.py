@@ -24,7 +24,6 @@ import yaml
 from infra.stack_config.base import SECRET_PLACEHOLDER
 
 
-
 class StackFileError(Exception):
     """A project or stack file is missing or is not valid YAML of the expected shape."""
 
