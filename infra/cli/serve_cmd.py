@@ -1,13 +1,13 @@
 """``mlstack serve``: run the serving image's server locally, exactly as the image runs it.
 
-The CLI starts ``python -m serving serve`` as its own process (the kit never imports the
-serving code), with the SageMaker environment variables the image reads.
+The command replaces itself with ``python -m serving serve`` (the kit never imports the
+serving code), with the SageMaker environment variables the image reads, so signals such as
+SIGTERM reach the server directly and it drains as it does in a container.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -45,4 +45,5 @@ def register(app: typer.Typer) -> None:
                 "train one with `python -m serving.example DIR`"
             )
         command, env = serve_command(model_dir, port, workers)
-        raise typer.Exit(subprocess.call(command, env=env))
+        sys.stdout.flush()
+        os.execve(command[0], command, env)

@@ -237,8 +237,9 @@ class OfflineMocks(Mocks):
             digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()[:17]
             resource_id = f"{EC2_ID_PREFIX[args.typ]}-{digest}"
         if args.typ == "aws:kms/key:Key":
+            digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
             resource_id = (
-                f"{suffix}-0000-4000-8000-{hashlib.sha256(args.name.encode()).hexdigest()[:12]}"
+                f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
             )
             state.setdefault("keyId", resource_id)
         state.setdefault("arn", self._arn(args.typ, physical, resource_id))

@@ -34,15 +34,20 @@ class Section(BaseModel):
     @field_validator("*", mode="wrap")
     @classmethod
     def _secrets_stand_in(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        if value == SECRET_PLACEHOLDER:
-            try:
-                return handler(value)
-            except ValidationError:
+        try:
+            return handler(value)
+        except ValidationError as err:
+            if value == SECRET_PLACEHOLDER:
                 return value
-        if isinstance(value, list) and SECRET_PLACEHOLDER in value:
-            checked = iter(handler([item for item in value if item != SECRET_PLACEHOLDER]))
-            return [item if item == SECRET_PLACEHOLDER else next(checked) for item in value]
-        return handler(value)
+            if not isinstance(value, list):
+                raise
+            # Forgive only the errors of placeholders; any other item's error still counts.
+            secrets = {i for i, item in enumerate(value) if item == SECRET_PLACEHOLDER}
+            if not secrets or any(
+                e["loc"][:1] and e["loc"][0] not in secrets for e in err.errors()
+            ):
+                raise
+            return value
 
 
 class FieldError(ValueError):

@@ -180,9 +180,8 @@ def test_secure_values_pass_validation_and_stay_secret(project_copy: Path) -> No
 
 def test_a_secret_does_not_excuse_a_bad_neighbour(project_copy: Path) -> None:
     def secure_webhook_bad_email(config: dict) -> None:
-        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": "v1:abc"}]
-        config["mlstack:monitoring"]["emailSubscriptions"] = ["not-an-address"]
+        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": "v1:abc"}, "http://x"]
 
     edit_stack_file(project_copy, "production", secure_webhook_bad_email)
-    with pytest.raises(PlanConfigError, match=r"emailSubscriptions\[0\]"):
+    with pytest.raises(PlanConfigError, match=r"httpsSubscriptions\[1\]"):
         run_plan("production", project_copy)
