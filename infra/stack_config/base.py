@@ -12,6 +12,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails
 
 SECRET_PLACEHOLDER = "[secret]"
 """What a ``secure:`` value reads as in the offline plan, which cannot decrypt it. The
@@ -43,11 +44,18 @@ class Section(BaseModel):
                 raise
             # Forgive only the errors of placeholders; any other item's error still counts.
             secrets = {i for i, item in enumerate(value) if item == SECRET_PLACEHOLDER}
-            if not secrets or any(
-                e["loc"][:1] and e["loc"][0] not in secrets for e in err.errors()
-            ):
+            if not secrets:
                 raise
-            return value
+            others = [e for e in err.errors() if not (e["loc"][:1] and e["loc"][0] in secrets)]
+            if not others:
+                return value
+            details = [
+                InitErrorDetails(
+                    type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {})
+                )
+                for e in others
+            ]
+            raise ValidationError.from_exception_data(err.title, details) from None
 
 
 class FieldError(ValueError):
