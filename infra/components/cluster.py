@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.components.network import service_trust_policy
+from infra.components.iam import service_trust_policy
 from infra.stack_config.eks import CapacityType, EndpointAccess
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, drift_alarm
+from infra.components.iam import service_trust_policy
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
 ANALYZER_TAG = "latest"
@@ -165,20 +166,7 @@ class DriftMonitor(pulumi.ComponentResource):
             f"{name}-role",
             description="SageMaker Model Monitor data-quality jobs",
             assume_role_policy=identity.account_id.apply(
-                lambda account: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                            }
-                        ],
-                    },
-                    sort_keys=True,
-                )
+                lambda account: service_trust_policy("sagemaker.amazonaws.com", account)
             ),
             max_session_duration=3600,
             tags=args.tags,

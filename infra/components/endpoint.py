@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, rollback_alarm
+from infra.components.iam import service_trust_policy
 from infra.rollout import compile_sagemaker
 from infra.stack_config.rollout import RolloutPolicy
 from infra.stack_config.sagemaker import EndpointMode, ModelConfig, SageMakerConfig
@@ -160,24 +161,6 @@ def execution_role_policy(
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
-def assume_role_policy(account: str) -> str:
-    """SageMaker assumes the role, only on behalf of this account."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        },
-        sort_keys=True,
-    )
-
-
 @dataclass(frozen=True)
 class EndpointArgs:
     """Inputs of :class:`Endpoint`."""
@@ -253,7 +236,9 @@ class Endpoint(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             description=f"SageMaker execution role of {args.endpoint_name}",
-            assume_role_policy=identity.account_id.apply(assume_role_policy),
+            assume_role_policy=identity.account_id.apply(
+                lambda account: service_trust_policy("sagemaker.amazonaws.com", account)
+            ),
             max_session_duration=3600,
             tags=args.tags,
             opts=child,

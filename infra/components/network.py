@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.iam import service_trust_policy
 from infra.stack_config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -89,18 +90,6 @@ def flow_log_role_policy(log_group_arn: str) -> str:
         },
         sort_keys=True,
     )
-
-
-def service_trust_policy(service: str, account_id: str | None = None) -> str:
-    """A role trust policy for an AWS service principal, scoped to this account if given."""
-    statement: dict = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if account_id:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 class Network(pulumi.ComponentResource):
