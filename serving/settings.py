@@ -100,13 +100,13 @@ class Settings:
             "host": env.get("SERVING_HOST") or "0.0.0.0",
             "port": _port(env),
             "workers": _int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", available_cpus(), 1),
-            "request_timeout_seconds": _float(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
+            "request_timeout_seconds": _seconds(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
             "max_body_bytes": _int(env, "SERVING_MAX_BODY_BYTES", 6 * MIB, 1),
             "max_concurrency": _int(env, "SERVING_MAX_CONCURRENCY", 64, 1),
             "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 256, 0),
             "predict_threads": _int(env, "SERVING_PREDICT_THREADS", 1, 1),
             "inline_predict_ms": _milliseconds(env, "SERVING_INLINE_PREDICT_MS", 2.0),
-            "graceful_timeout_seconds": _float(env, "SERVING_GRACEFUL_TIMEOUT_SECONDS", 20.0),
+            "graceful_timeout_seconds": _seconds(env, "SERVING_GRACEFUL_TIMEOUT_SECONDS", 20.0),
             "keepalive_seconds": _int(env, "SERVING_KEEPALIVE_SECONDS", 75, 1),
             "retry_after_seconds": _int(env, "SERVING_RETRY_AFTER_SECONDS", 1, 0),
             "log_level": _choice(env, "SERVING_LOG_LEVEL", "info", LOG_LEVELS),
@@ -179,30 +179,29 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, unit: str, *, allow_zero: bool
+) -> float:
+    """A finite, non-negative number of ``unit``; zero only when ``allow_zero``."""
     raw = _raw(env, name)
     if raw is None:
         return default
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name} must be a positive number of seconds, got {raw!r}")
+        raise SettingsError(f"{name} must be a number of {unit}, got {raw!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        expected = f"0 or more {unit}" if allow_zero else f"a positive number of {unit}"
+        raise SettingsError(f"{name} must be {expected}, got {raw!r}")
     return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, "seconds", allow_zero=False)
 
 
 def _milliseconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = _raw(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of milliseconds, got {raw!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{name} must be 0 or more milliseconds, got {raw!r}")
-    return value
+    return _number(env, name, default, "milliseconds", allow_zero=True)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
