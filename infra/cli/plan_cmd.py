@@ -28,16 +28,21 @@ ProjectDir = Annotated[
 ]
 
 
+def plan_stack(stack: str, project_dir: Path) -> Plan:
+    """The offline plan of one stack; exits 2 with a short message when it cannot be made."""
+    try:
+        return run_plan(stack, project_dir)
+    except PlanConfigError as err:
+        fail(str(err))
+    except PlanRuntimeError as err:
+        fail(f"stack '{stack}': {err}")
+
+
 def plan_stacks(stacks: list[str], project_dir: Path) -> list[Plan]:
     """Plan each stack and attach its policy results; exits 2 on bad config."""
     plans = []
     for stack in stacks:
-        try:
-            plan = run_plan(stack, project_dir)
-        except PlanConfigError as err:
-            fail(str(err))
-        except PlanRuntimeError as err:
-            fail(f"stack '{stack}': {err}")
+        plan = plan_stack(stack, project_dir)
         plan.policy = evaluate(plan)
         plans.append(plan)
     return plans

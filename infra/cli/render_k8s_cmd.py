@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from infra.cli.errors import EXIT_OK, fail
-from infra.cli.plan_cmd import ProjectDir
+from infra.cli.plan_cmd import ProjectDir, plan_stack
 from infra.k8s_manifests import helm_releases, manifests, write_manifests
-from infra.offline.harness import PROJECT_ROOT, PlanConfigError, PlanRuntimeError, run_plan
+from infra.offline.harness import PROJECT_ROOT
 
 
 def register(app: typer.Typer) -> None:
@@ -29,12 +29,7 @@ def register(app: typer.Typer) -> None:
         Helm releases are listed on stderr with their pinned chart; Helm renders them in the
         cluster. Exit codes: 0 written (or nothing to write), 2 bad config or usage.
         """
-        try:
-            plan = run_plan(stack, project_dir)
-        except PlanConfigError as err:
-            fail(str(err))
-        except PlanRuntimeError as err:
-            fail(f"stack '{stack}': {err}")
+        plan = plan_stack(stack, project_dir)
         if directory.exists() and not directory.is_dir():
             fail(f"{directory} exists and is not a directory")
         objects = manifests(plan)
