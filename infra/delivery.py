@@ -26,7 +26,7 @@ from infra.components.monitoring import (
 )
 from infra.components.registry import Registry
 from infra.config import StackConfig
-from infra.stack_config.sagemaker import EndpointMode
+from infra.config.sagemaker import EndpointMode
 
 
 @dataclass

@@ -18,8 +18,8 @@ from infra.components.k8s_serving import KubernetesServing, KubernetesServingArg
 from infra.components.network import PRIVATE_NODE_ENDPOINT_SERVICES, Network, NetworkArgs
 from infra.components.registry import Registry
 from infra.config import PROJECT, StackConfig
+from infra.config.eks import NatMode
 from infra.rollout import compile_kubernetes_strategy
-from infra.stack_config.eks import NatMode
 
 
 @dataclass(frozen=True)

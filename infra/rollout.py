@@ -1,7 +1,7 @@
 """The rollout policy: one spec (``mlstack:rollout``), compiled to SageMaker and to Kubernetes.
 
 Pure Python: no Pulumi resources, no cloud calls. The spec is
-:class:`infra.config.RolloutPolicy` (validated against AWS's limits in ``infra/config.py``);
+:class:`infra.config.RolloutPolicy` (validated against AWS's limits in ``infra/config/``);
 this module only translates it.
 
 Public API (stable; the SageMaker endpoint and the EKS serving path both import it):
@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.stack_config.rollout import RolloutPolicy, RolloutStrategy
+from infra.config.rollout import RolloutPolicy, RolloutStrategy
 
 DEFAULT_ROLLING_BATCH_PERCENT = 25
 """Batch size of a rolling update when ``stepPercent`` is not set, in percent of capacity."""

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from infra.offline.harness import PROJECT_ROOT, run_plan
-from infra.offline.plan import Plan
+from mlstack.offline.harness import run_plan
+from mlstack.offline.plan import Plan
+from mlstack.project import PROJECT_ROOT, tiers_file
 
 SHIPPED_STACKS = ("staging", "production")
 
@@ -27,6 +28,8 @@ def make_project_copy(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     shutil.copytree(PROJECT_ROOT / "stacks", root / "stacks")
+    (root / "policy_pack").mkdir()
+    shutil.copy(tiers_file(PROJECT_ROOT), tiers_file(root))
     (root / "infra").symlink_to(PROJECT_ROOT / "infra", target_is_directory=True)
     return root
 

@@ -22,8 +22,8 @@ TARGET_RATIO = 2.0
 
 LIST_MODULES = """
 import json, sys
-from infra.offline.harness import run_plan
-from infra.offline.stack_files import load_project
+from mlstack.offline.harness import run_plan
+from mlstack.offline.stack_files import load_project
 for stack in load_project(__import__("pathlib").Path(%r)).stacks():
     run_plan(stack)
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi"))))

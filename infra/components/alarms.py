@@ -28,8 +28,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.stack_config.monitoring import AlarmSpec, AlarmThresholds
-from infra.stack_config.rollout import RollbackAlarm, RollbackMetric
+from infra.config.monitoring import AlarmSpec, AlarmThresholds
+from infra.config.rollout import RollbackAlarm, RollbackMetric
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 """Invocation metrics: Invocations, ModelLatency, OverheadLatency, Invocation5XXErrors, ..."""

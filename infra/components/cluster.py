@@ -28,7 +28,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.components.iam import service_trust_policy
-from infra.stack_config.eks import CapacityType, EndpointAccess
+from infra.config.eks import CapacityType, EndpointAccess
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
     "api",

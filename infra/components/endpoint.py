@@ -27,9 +27,9 @@ import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, rollback_alarm
 from infra.components.iam import service_trust_policy
+from infra.config.rollout import RolloutPolicy
+from infra.config.sagemaker import EndpointMode, ModelConfig, SageMakerConfig
 from infra.rollout import compile_sagemaker
-from infra.stack_config.rollout import RolloutPolicy
-from infra.stack_config.sagemaker import EndpointMode, ModelConfig, SageMakerConfig
 
 SHADOW_VARIANT_NAME = "Shadow"
 """Name of the shadow variant (stable across updates, like every variant name)."""

@@ -29,8 +29,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.components.cluster import irsa_trust_policy
+from infra.config.rollout import RollbackMetric, RolloutPolicy
 from infra.rollout import KubernetesStrategy, compile_argo_canary, compile_kubernetes_strategy
-from infra.stack_config.rollout import RollbackMetric, RolloutPolicy
 
 SERVING_PORT = 8080
 """The serving image's port (SageMaker's contract)."""

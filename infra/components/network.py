@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.iam import service_trust_policy
-from infra.stack_config.eks import NatMode
+from infra.config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
     "sagemaker.api",

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra.k8s_manifests import manifests
-from infra.offline.harness import run_plan
-from infra.offline.plan import Plan, PlannedResource
+from mlstack.manifests import manifests
+from mlstack.offline.harness import run_plan
+from mlstack.offline.plan import Plan, PlannedResource
 from tests.conftest import edit_stack_file, make_project_copy
 
 STAGING_ADMIN = "arn:aws:iam::123456789012:role/mlstack-staging-deployer"

@@ -11,11 +11,11 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from infra.cli.app import app
 from infra.config import ConfigError
-from infra.offline.harness import PROJECT_ROOT
+from mlstack.cli.app import app
+from mlstack.project import PROJECT_ROOT
 from tests.conftest import edit_stack_file
-from tests.infra.stack_config_helpers import config_from_doc
+from tests.infra.config_helpers import config_from_doc
 
 Edit = Callable[[dict[str, Any]], None]
 

@@ -11,9 +11,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from infra.config import ConfigError
-from infra.offline.harness import PROJECT_ROOT
+from mlstack.project import PROJECT_ROOT
+from tests.infra.config_helpers import config_from_doc
 from tests.infra.eks_plans import enable_eks_on_staging
-from tests.infra.stack_config_helpers import config_from_doc
 
 Edit = Callable[[dict[str, Any]], None]
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra.config import ConfigError
-from infra.stack_config.rollout import RolloutStrategy
-from tests.infra.stack_config_helpers import config_from_doc
+from infra.config.rollout import RolloutStrategy
+from tests.infra.config_helpers import config_from_doc
 from tests.infra.test_config_rejects import production_doc
 
 BASE = production_doc()

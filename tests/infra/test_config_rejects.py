@@ -10,8 +10,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from infra.config import ConfigError
-from infra.offline.harness import PROJECT_ROOT
-from tests.infra.stack_config_helpers import config_from_doc
+from mlstack.project import PROJECT_ROOT
+from tests.infra.config_helpers import config_from_doc
 
 
 def production_doc() -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from infra.config import Environment, build_stack_config
-from infra.stack_config.policy import PolicyEnforcement
-from infra.stack_config.rollout import RolloutStrategy
+from infra.config.policy import PolicyEnforcement
+from infra.config.rollout import RolloutStrategy
 from tests.conftest import SHIPPED_STACKS
-from tests.infra.stack_config_helpers import raw_config
+from tests.infra.config_helpers import raw_config
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)

@@ -10,7 +10,7 @@ import tomllib
 import yaml
 
 from infra.config import KNOWN_KEYS
-from infra.offline.harness import PROJECT_ROOT
+from mlstack.project import PROJECT_ROOT
 from tests.conftest import SHIPPED_STACKS
 
 PROJECT_CONFIG_TYPES = {"string", "integer", "boolean", "array"}
@@ -37,7 +37,7 @@ def test_project_config_block_uses_types_the_cli_accepts() -> None:
     for key, declaration in declared.items():
         assert declaration["type"] in PROJECT_CONFIG_TYPES, key
         assert declaration["description"], key
-        assert key.split(":")[-1] in KNOWN_KEYS, f"{key} is not read by infra/config.py"
+        assert key.split(":")[-1] in KNOWN_KEYS, f"{key} is not read by infra/config/"
 
 
 def _requirement_names(lines: list[str]) -> dict[str, str]:

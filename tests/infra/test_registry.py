@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.offline.plan import Plan, PlannedResource
+from mlstack.offline.plan import Plan, PlannedResource
 from tests.conftest import SHIPPED_STACKS
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic.alias_generators import to_camel
 
+from infra.config.rollout import RolloutPolicy
 from infra.rollout import (
     Step,
     compile_argo_canary,
@@ -18,7 +19,6 @@ from infra.rollout import (
     timeline_from_sagemaker,
     traffic_steps,
 )
-from infra.stack_config.rollout import RolloutPolicy
 
 ALARMS = [{"metric": "latency-p99", "threshold": 500}, {"metric": "errors-5xx", "threshold": 1}]
 

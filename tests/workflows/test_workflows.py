@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.offline.harness import PROJECT_ROOT
+from mlstack.project import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -99,7 +99,7 @@ def test_preview_runs_for_same_repository_pull_requests_per_stack() -> None:
     assert job["permissions"]["id-token"] == "write"
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "infra/policy"
+    assert pulumi["with"]["policyPacks"] == "policy_pack"
     assert pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["edit-pr-comment"] is True
     assert any(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.offline.plan import Plan, PlannedResource
+from mlstack.offline.plan import Plan, PlannedResource
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"

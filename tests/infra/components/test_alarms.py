@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from infra.cli.app import app
-from infra.offline.plan import Plan
+from mlstack.cli.app import app
+from mlstack.offline.plan import Plan
 from tests.conftest import edit_stack_file
 from tests.infra.components.delivery_helpers import ALARM, TOPIC, alarms_by_name, only
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from infra.components.cluster import ADDON_VERSIONS, CONTROL_PLANE_LOG_TYPES
-from infra.offline.plan import Plan
-from infra.stack_config.eks import KUBERNETES_VERSIONS
+from infra.config.eks import KUBERNETES_VERSIONS
+from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import (
     STAGING_ADMIN,
     kubernetes_version,

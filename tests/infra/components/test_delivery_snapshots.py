@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline.plan import Plan
+from mlstack.offline.plan import Plan
 from tests.infra.components.delivery_helpers import ALARM, ENDPOINT_CONFIG, deployment_config, only
 
 SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline.plan import Plan
+from mlstack.offline.plan import Plan
 from tests.infra.components.delivery_helpers import (
     ENDPOINT,
     ENDPOINT_CONFIG,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.offline.plan import Plan
+from mlstack.offline.plan import Plan
 
 STACKS = ("staging", "production")
 BROAD = ("FullAccess", "AdministratorAccess", "PowerUserAccess")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.components.k8s_serving import MODEL_DIR, SERVING_PORT
-from infra.offline.plan import Plan
+from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import objects, staging_eks_plan, workloads
 
 

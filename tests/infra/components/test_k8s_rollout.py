@@ -9,11 +9,11 @@ import pytest
 
 from infra.components.argo_rollouts import ARGO_ROLLOUTS_CHART_VERSION
 from infra.config import build_stack_config
-from infra.offline.plan import Plan
+from infra.config.rollout import RollbackMetric, RolloutPolicy
 from infra.rollout import compile_argo_canary_steps, traffic_steps
-from infra.stack_config.rollout import RollbackMetric, RolloutPolicy
+from mlstack.offline.plan import Plan
+from tests.infra.config_helpers import raw_config
 from tests.infra.eks_plans import enable_eks_on_staging, objects, plan_with, staging_eks_plan
-from tests.infra.stack_config_helpers import raw_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from infra.k8s_manifests import file_name, manifests, to_yaml
-from infra.offline.plan import Plan
+from mlstack.manifests import file_name, manifests, to_yaml
+from mlstack.offline.plan import Plan
 
 GOLDEN = Path(__file__).resolve().parents[2] / "snapshots" / "production" / "kubernetes.yaml"
 

@@ -9,9 +9,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from infra.k8s_manifests import is_builtin
-from infra.offline.plan import Plan
-from infra.stack_config.eks import KUBERNETES_VERSIONS
+from infra.config.eks import KUBERNETES_VERSIONS
+from mlstack.manifests import is_builtin
+from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import (
     as_deployment,
     kubernetes_version,

@@ -12,7 +12,7 @@ from infra.components.network import (
     PRIVATE_NODE_ENDPOINT_SERVICES,
     subnet_cidrs,
 )
-from infra.offline.plan import Plan
+from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import one, staging_eks_plan
 
 

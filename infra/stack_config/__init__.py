@@ -1,1 +1,0 @@
-"""The sections of stack config, one module each; ``infra/config.py`` reads and validates them."""

@@ -1,0 +1,72 @@
+"""``mlstack check``: run the policy pack over a stack's offline plan.
+
+Prints every violation with its rule, the checkov check it mirrors, the resource and the fix.
+Exit codes: 0 no mandatory violation, 1 a mandatory rule is violated, 2 bad config or usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mlstack.checks import stack_enforcement
+from mlstack.cli.errors import EXIT_OK, EXIT_POLICY
+from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
+from mlstack.offline.plan import Plan, PolicyResult
+from mlstack.project import PROJECT_ROOT
+from policy_pack.rules import RULES, rule_named
+
+
+def _resource_label(plan: Plan, urn: str | None) -> str:
+    resource = plan.by_urn(urn) if urn else None
+    if resource is None:
+        return "(stack)"
+    return f"{resource.name} ({resource.type})"
+
+
+def describe(plan: Plan, result: PolicyResult) -> str:
+    """One violation as the lines ``mlstack check`` prints: rule, resource, problem, fix."""
+    rule = rule_named(result.policy)
+    checkov = f" [{rule.checkov_id}]" if rule.checkov_id else ""
+    return (
+        f"{result.level.upper()} {result.policy}{checkov}\n"
+        f"  resource: {_resource_label(plan, result.urn)}\n"
+        f"  problem:  {result.message}\n"
+        f"  fix:      {rule.fix}"
+    )
+
+
+def report(plan: Plan, console: Console) -> None:
+    """Print a stack's policy results and a one-line summary."""
+    for result in plan.policy:
+        style = "red" if result.level == "mandatory" else "yellow"
+        console.print(f"[{style}]{describe(plan, result)}[/{style}]", markup=True, highlight=False)
+    mandatory = sum(1 for r in plan.policy if r.level == "mandatory")
+    console.print(
+        f"{plan.stack}: {len(RULES)} rules at {stack_enforcement(plan)} enforcement, "
+        f"{len(plan.policy)} violation(s), {mandatory} mandatory"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check(
+        stack: Annotated[
+            str | None, typer.Argument(help="Stack to check: staging, production.")
+        ] = None,
+        all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack.")] = False,
+        project_dir: ProjectDir = PROJECT_ROOT,
+    ) -> None:
+        """Run the policy pack over a stack's offline plan.
+
+        Exit codes: 0 no mandatory violation, 1 a mandatory rule is violated, 2 bad config.
+        """
+        plans = plan_stacks(resolve_stacks(stack, all_stacks, Path(project_dir)), project_dir)
+        console = Console(highlight=False, soft_wrap=True)
+        for plan in plans:
+            report(plan, console)
+        violated = any(p.has_mandatory_violation() for p in plans)
+        raise typer.Exit(EXIT_POLICY if violated else EXIT_OK)

@@ -1,0 +1,144 @@
+"""``mlstack model``: register a model version, approve it, promote it into a stack.
+
+The AWS tooling is imported when a command runs, so ``mlstack plan`` never loads boto3.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from mlstack.cli.errors import EXIT_REMOTE, fail
+from mlstack.cli.plan_cmd import ProjectDir
+from mlstack.project import PROJECT_ROOT
+
+Region = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (default: AWS_DEFAULT_REGION or the profile)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the model version as JSON.")]
+
+
+def _print_version(version: object, as_json: bool, verb: str) -> None:
+    from mlstack.models.registry import ModelVersion
+
+    assert isinstance(version, ModelVersion)
+    if as_json:
+        payload = {
+            "group": version.group,
+            "version": version.version,
+            "arn": version.arn,
+            "status": version.status,
+            "image": version.image,
+            "artifact": version.artifact,
+        }
+        sys.stdout.write(orjson.dumps(payload).decode() + "\n")
+    else:
+        sys.stdout.write(f"{verb} {version.describe()}\n  {version.arn}\n")
+
+
+def register(app: typer.Typer) -> None:
+    model = typer.Typer(
+        name="model",
+        help="Register, approve and promote model versions (SageMaker Model Registry).",
+        no_args_is_help=True,
+    )
+    app.add_typer(model)
+
+    @model.command("register")
+    def register_version(
+        group: Annotated[str, typer.Option("--group", help="Model package group.")],
+        image: Annotated[str, typer.Option("--image", help="Serving image URI (tag or digest).")],
+        artifact: Annotated[
+            str, typer.Option("--artifact", help="s3:// URI of the model artifact.")
+        ],
+        description: Annotated[
+            str | None, typer.Option("--description", help="What changed in this version.")
+        ] = None,
+        region: Region = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Create a model version awaiting manual approval (PendingManualApproval)."""
+        from mlstack.models import registry as model_registry
+        from mlstack.models.aws import AwsError, client
+
+        try:
+            created = model_registry.register(
+                client("sagemaker", region), group, image, artifact, description
+            )
+        except ValueError as err:
+            fail(str(err))
+        except AwsError as err:
+            fail(str(err), EXIT_REMOTE)
+        _print_version(created, as_json, "registered")
+
+    @model.command("approve")
+    def approve(
+        group: Annotated[str, typer.Argument(help="Model package group.")],
+        version: Annotated[int, typer.Argument(help="Version number to approve.", min=1)],
+        note: Annotated[
+            str | None, typer.Option("--note", help="Why it is approved (audit trail).")
+        ] = None,
+        region: Region = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Approve a model version so that stacks may serve it."""
+        from mlstack.models import registry as model_registry
+        from mlstack.models.aws import AwsError, client
+
+        try:
+            approved = model_registry.approve(client("sagemaker", region), group, version, note)
+        except AwsError as err:
+            fail(str(err), EXIT_REMOTE)
+        _print_version(approved, as_json, "approved")
+
+    @model.command("promote")
+    def promote(
+        stack: Annotated[str, typer.Argument(help="Stack to promote: staging, production.")],
+        version: Annotated[int, typer.Option("--version", help="Approved version.", min=1)],
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Print the diff, leave the file.")
+        ] = False,
+        project_dir: ProjectDir = PROJECT_ROOT,
+    ) -> None:
+        """Point a stack at an approved model version: a one-line change of its stack file.
+
+        Checks the version exists in the stack's model package group and is Approved, then
+        rewrites mlstack:model.packageVersion atomically (comments and formatting kept) and
+        prints the diff. On any failure the file is left as it was.
+        Exit codes: 0 promoted (or already there), 2 bad stack file, 3 AWS check failed.
+        """
+        from mlstack.models import registry as model_registry
+        from mlstack.models import stack_file as stack_model
+        from mlstack.models.aws import AwsError, client
+
+        try:
+            current = stack_model.read_stack_model(project_dir, stack)
+            old_text = current.path.read_text(encoding="utf-8")
+            new_text = stack_model.promoted_text(old_text, current.path, version)
+            stack_model.validate(project_dir, stack, new_text)
+        except stack_model.StackEditError as err:
+            fail(str(err))
+        try:
+            found = model_registry.find(client("sagemaker", current.region), current.group, version)
+        except AwsError as err:
+            fail(str(err), EXIT_REMOTE)
+        if found.status != model_registry.APPROVED:
+            fail(
+                f"{found.describe()} is not approved: run "
+                f"'mlstack model approve {found.group} {found.version}' after review",
+                EXIT_REMOTE,
+            )
+        label = str(Path(current.path).resolve().relative_to(Path(project_dir).resolve()))
+        if current.version == version:
+            sys.stderr.write(f"{stack} already serves {found.describe()}: nothing to change\n")
+            return
+        if not dry_run:
+            stack_model.write_atomically(current.path, new_text)
+        sys.stdout.write(stack_model.unified_diff(old_text, new_text, label))
+        verb = "would promote" if dry_run else "promoted"
+        sys.stderr.write(f"{verb} {stack} to {found.describe()}\n")

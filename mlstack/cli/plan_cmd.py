@@ -1,0 +1,94 @@
+"""``mlstack plan``: the offline plan of one stack or all of them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from mlstack.checks import evaluate
+from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
+from mlstack.cli.render import render_plan
+from mlstack.offline.harness import PlanConfigError, PlanRuntimeError, run_plan
+from mlstack.offline.plan import Plan
+from mlstack.offline.stack_files import StackFileError, load_project
+from mlstack.project import PROJECT_ROOT
+
+ProjectDir = Annotated[
+    Path,
+    typer.Option(
+        "--project-dir",
+        help="Directory holding Pulumi.yaml (default: this checkout).",
+        file_okay=False,
+        exists=True,
+    ),
+]
+
+
+def plan_stack(stack: str, project_dir: Path) -> Plan:
+    """The offline plan of one stack; exits 2 with a short message when it cannot be made."""
+    try:
+        return run_plan(stack, project_dir)
+    except PlanConfigError as err:
+        fail(str(err))
+    except PlanRuntimeError as err:
+        fail(f"stack '{stack}': {err}")
+
+
+def plan_stacks(stacks: list[str], project_dir: Path) -> list[Plan]:
+    """Plan each stack and attach its policy results; exits 2 on bad config."""
+    plans = []
+    for stack in stacks:
+        plan = plan_stack(stack, project_dir)
+        plan.policy = evaluate(plan)
+        plans.append(plan)
+    return plans
+
+
+def resolve_stacks(stack: str | None, all_stacks: bool, project_dir: Path) -> list[str]:
+    """The stacks named on the command line, or every stack file with ``--all``."""
+    if all_stacks == (stack is not None):
+        fail("name one STACK or pass --all (e.g. 'mlstack plan production')")
+    if stack is not None:
+        return [stack]
+    try:
+        stacks = load_project(project_dir).stacks()
+    except StackFileError as err:
+        fail(str(err))
+    if not stacks:
+        fail(f"no stack files under {project_dir}")
+    return stacks
+
+
+def _dump_json(payload: object) -> None:
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan(
+        stack: Annotated[
+            str | None, typer.Argument(help="Stack to plan: staging, production.")
+        ] = None,
+        all_stacks: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the JSON plan.")] = False,
+        project_dir: ProjectDir = PROJECT_ROOT,
+    ) -> None:
+        """Show what a stack would deploy, offline, with policy results.
+
+        Exit codes: 0 clean, 1 a mandatory policy is violated, 2 bad config or usage.
+        """
+        plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir), project_dir)
+        if as_json:
+            documents = [p.to_json() for p in plans]
+            _dump_json(documents[0] if stack is not None else documents)
+        else:
+            console = Console(highlight=False, soft_wrap=True)
+            for item in plans:
+                render_plan(item, console)
+        violated = any(p.has_mandatory_violation() for p in plans)
+        raise typer.Exit(EXIT_POLICY if violated else EXIT_OK)

@@ -1,0 +1,114 @@
+"""``mlstack smoke``: invoke a deployed endpoint with the example payload and check it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from mlstack.cli.errors import EXIT_REMOTE, fail
+from mlstack.cli.plan_cmd import ProjectDir
+from mlstack.project import PROJECT_ROOT
+
+ENDPOINT_ENV = "MLSTACK_ENDPOINT_NAME"
+ENDPOINT_OUTPUT = "endpointName"
+"""The stack output holding the endpoint's name (read with the Pulumi CLI when present)."""
+
+
+def endpoint_from_outputs(stack: str, project_dir: Path) -> str | None:
+    """``pulumi stack output endpointName`` of ``stack``, or None without the Pulumi CLI."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return None
+    done = subprocess.run(
+        [pulumi, "stack", "output", ENDPOINT_OUTPUT, "--stack", stack, "--non-interactive"],
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    name = done.stdout.strip()
+    return name if done.returncode == 0 and name else None
+
+
+def _payload(path: Path | None) -> dict[str, Any]:
+    from mlstack.models.smoke import EXAMPLE_PAYLOAD
+
+    if path is None:
+        return EXAMPLE_PAYLOAD
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        fail(f"--payload {path}: {err}")
+    if not isinstance(payload, dict) or not isinstance(payload.get("instances"), list):
+        fail(f'--payload {path}: expected {{"instances": [[...], ...]}}')
+    return payload
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("smoke")
+    def smoke(
+        stack: Annotated[str, typer.Argument(help="Deployed stack: staging, production.")],
+        endpoint: Annotated[
+            str | None,
+            typer.Option(
+                "--endpoint",
+                envvar=ENDPOINT_ENV,
+                help="Endpoint name (default: the stack output endpointName via the Pulumi CLI).",
+            ),
+        ] = None,
+        payload: Annotated[
+            Path | None,
+            typer.Option(
+                "--payload", help="JSON request body (default: one iris row).", dir_okay=False
+            ),
+        ] = None,
+        max_latency_ms: Annotated[
+            float, typer.Option("--max-latency-ms", help="Latency budget in ms.", min=0)
+        ] = 2000.0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        project_dir: ProjectDir = PROJECT_ROOT,
+    ) -> None:
+        """Invoke STACK's endpoint with the example payload; check status, shape and latency.
+
+        Exit codes: 0 healthy, 2 bad usage, 3 unreachable or unhealthy endpoint.
+        """
+        from mlstack.models import smoke as smoke_check
+        from mlstack.models import stack_file as stack_model
+        from mlstack.models.aws import AwsError, client
+
+        try:
+            region = stack_model.read_stack_model(project_dir, stack).region
+        except stack_model.StackEditError as err:
+            fail(str(err))
+        name = endpoint or endpoint_from_outputs(stack, project_dir)
+        if not name:
+            fail(
+                f"which endpoint serves '{stack}'? pass --endpoint NAME or set {ENDPOINT_ENV} "
+                f"(the stack output {ENDPOINT_OUTPUT})"
+            )
+        body = _payload(payload)
+        try:
+            result = smoke_check.smoke(
+                client("sagemaker", region),
+                client("sagemaker-runtime", region),
+                name,
+                body,
+                max_latency_ms,
+            )
+        except (AwsError, smoke_check.SmokeError) as err:
+            fail(f"smoke {stack}: {err}", EXIT_REMOTE)
+        if as_json:
+            sys.stdout.write(orjson.dumps(result.to_json()).decode() + "\n")
+        else:
+            sys.stdout.write(
+                f"smoke {stack}: ok, endpoint {result.endpoint} answered "
+                f"{len(result.predictions)} prediction(s) in {result.latency_ms:.0f} ms\n"
+            )

@@ -1,0 +1,152 @@
+"""The model version a stack file serves, and its one-line promotion.
+
+``mlstack:model.packageVersion`` names the model package version a stack serves, from
+``mlstack:model.packageGroupName`` (default: ``mlstack:registry.modelPackageGroupName``).
+Promotion rewrites that one scalar in place: ruamel.yaml's round-trip loader finds its line
+and column, only those characters change (comments, order, quoting and indentation stay
+byte-for-byte), the result is re-parsed and validated as a stack config, and the file is
+replaced atomically (temporary file in the same directory, fsync, ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError as RuamelError
+
+from infra.config import PROJECT, ConfigError, build_stack_config
+from mlstack.offline.stack_files import StackFileError, encode_config, load_project
+
+MODEL_KEY = f"{PROJECT}:model"
+VERSION_FIELD = "packageVersion"
+DEFAULT_GROUP = "mlstack-models"
+"""``mlstack:registry.modelPackageGroupName`` when a stack does not set it."""
+
+
+class StackEditError(Exception):
+    """The stack file cannot be read or promoted; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class StackModel:
+    """Where a stack's model comes from."""
+
+    path: Path
+    stack: str
+    region: str | None
+    group: str
+    version: int | None
+
+
+def _config(doc: Any, path: Path) -> dict[str, Any]:
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise StackEditError(f"{path}: expected a mapping with a 'config' key")
+    return config
+
+
+def read_stack_model(project_root: Path, stack: str) -> StackModel:
+    """The model group, version and region of ``stack``'s file."""
+    try:
+        path = load_project(project_root).stack_file(stack)
+    except StackFileError as err:
+        raise StackEditError(str(err)) from None
+    if not path.exists():
+        raise StackEditError(f"no stack '{stack}': {path} does not exist")
+    try:
+        config = _config(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+    except yaml.YAMLError as err:
+        raise StackEditError(f"{path}: not valid YAML ({err})") from None
+    model = config.get(MODEL_KEY) or {}
+    registry = config.get(f"{PROJECT}:registry") or {}
+    group = model.get("packageGroupName") or registry.get("modelPackageGroupName")
+    version = model.get(VERSION_FIELD)
+    return StackModel(
+        path=path,
+        stack=stack,
+        region=config.get("aws:region"),
+        group=str(group or DEFAULT_GROUP),
+        version=version if isinstance(version, int) else None,
+    )
+
+
+def promoted_text(text: str, path: Path, version: int) -> str:
+    """``text`` with ``mlstack:model.packageVersion`` set to ``version``, nothing else changed."""
+    try:
+        doc = YAML(typ="rt").load(text)
+    except RuamelError as err:
+        raise StackEditError(f"{path}: not valid YAML ({err})") from None
+    model = _config(doc, path).get(MODEL_KEY)
+    if not isinstance(model, dict) or VERSION_FIELD not in model:
+        raise StackEditError(
+            f"{path}: {MODEL_KEY}.{VERSION_FIELD} is not set\n"
+            f"  promote moves a stack between registry versions; add {VERSION_FIELD} first"
+        )
+    if not isinstance(model[VERSION_FIELD], int) or isinstance(model[VERSION_FIELD], bool):
+        raise StackEditError(f"{path}: {MODEL_KEY}.{VERSION_FIELD} must be an integer")
+    line_no, column = model.lc.value(VERSION_FIELD)
+    lines = text.splitlines(keepends=True)
+    match = re.compile(r"[0-9]+").match(lines[line_no], column)
+    if match is None:
+        raise StackEditError(f"{path}:{line_no + 1}: cannot locate {VERSION_FIELD}'s value")
+    line = lines[line_no]
+    lines[line_no] = line[: match.start()] + str(version) + line[match.end() :]
+    new_text = "".join(lines)
+    expected = yaml.safe_load(text)
+    expected["config"][MODEL_KEY][VERSION_FIELD] = version
+    if yaml.safe_load(new_text) != expected:
+        raise StackEditError(f"{path}: rewriting {VERSION_FIELD} would change other values")
+    return new_text
+
+
+def validate(project_root: Path, stack: str, text: str) -> None:
+    """Validate ``text`` as ``stack``'s file, exactly as a plan would."""
+    project = load_project(project_root)
+    config = _config(yaml.safe_load(text), project.stack_file(stack))
+    encoded = encode_config(project, config).values
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: v for k, v in encoded.items() if k.startswith(prefix)}
+    try:
+        build_stack_config(stack, raw, encoded.get("aws:region"))
+    except ConfigError as err:
+        raise StackEditError(str(err)) from None
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
+
+    The file keeps its permission bits."""
+    mode = path.stat().st_mode & 0o7777
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+def unified_diff(old: str, new: str, label: str) -> str:
+    """A unified diff of the stack file, as ``git diff`` would show it."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{label}",
+            tofile=f"b/{label}",
+        )
+    )

@@ -1,0 +1,368 @@
+"""Canned cloud answers for the offline plan, and a monitor that records every registration.
+
+The offline plan never reaches AWS. Wherever the program reads a fact from the cloud, the
+answer below stands in; each one is documented so a reader of a plan knows which values are
+real inputs and which are canned:
+
+- ``aws:index/getCallerIdentity``: account :data:`ACCOUNT_ID`, a ``mlstack-plan`` user;
+- ``aws:index/getRegion``: the stack's ``aws:region``;
+- ``aws:index/getPartition``: ``aws`` / ``amazonaws.com``;
+- ``aws:index/getAvailabilityZones``: ``<region>a``, ``<region>b``, ``<region>c``;
+- ``aws:sagemaker/getPrebuiltEcrImage``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>``
+  with the account SageMaker publishes that image from (:data:`PREBUILT_IMAGE_ACCOUNTS`).
+
+Resources come back with their inputs plus the outputs AWS would compute: an ``arn`` in the
+service's format, a physical name where the provider auto-names (logical name plus a
+7-character suffix derived from the URN, so plans are reproducible), and a few type-specific
+outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources get IDs in
+AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
+is built from its issuer URL; a launch template is at version 1. Kubernetes objects (and Helm
+releases) come back with their inputs. An invoke without a canned answer fails the plan,
+naming the token, instead of returning nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.output import Unknown
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
+from pulumi.runtime.mocks import MockMonitor
+
+from mlstack.offline.stack_files import SECRET_PLACEHOLDER
+
+ACCOUNT_ID = "123456789012"
+"""The AWS account every offline plan pretends to run in (AWS's documentation example)."""
+
+PREBUILT_IMAGE_ACCOUNTS: dict[str, dict[str, str]] = {
+    # SageMaker's own registries for Model Monitor's analyzer image, per region.
+    "sagemaker-model-monitor-analyzer": {
+        "us-east-1": "156813124566",
+        "us-east-2": "777275614652",
+        "us-west-1": "890145073186",
+        "us-west-2": "159807026194",
+        "eu-west-1": "468650794304",
+        "eu-central-1": "048819808253",
+    },
+}
+FALLBACK_PREBUILT_ACCOUNT = "000000000000"
+"""Account shown for a prebuilt image whose registry account is not in the table above."""
+
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+"""How a value that only exists after deployment reads in a plan."""
+
+
+class UnknownInvokeError(Exception):
+    """The program called a data source that has no canned answer."""
+
+
+def _suffix(*parts: str) -> str:
+    return hashlib.sha256("::".join(parts).encode()).hexdigest()[:7]
+
+
+# Property the provider fills with an auto-generated physical name, per resource type.
+AUTONAME_PROPERTY: dict[str, str] = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "name",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+    "aws:appautoscaling/policy:Policy": "name",
+    "aws:ecr/repository:Repository": "name",
+    "aws:iam/role:Role": "name",
+    "aws:iam/policy:Policy": "name",
+    "aws:iam/rolePolicy:RolePolicy": "name",
+    "aws:sns/topic:Topic": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:sagemaker/model:Model": "name",
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "name",
+    "aws:sagemaker/endpoint:Endpoint": "name",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "name",
+    "aws:eks/cluster:Cluster": "name",
+    "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
+    "aws:ec2/launchTemplate:LaunchTemplate": "name",
+    "aws:ec2/securityGroup:SecurityGroup": "name",
+    "aws:kms/alias:Alias": "name",
+}
+
+# EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
+# so subnet, security group and VPC IDs read in a plan as they would in the console.
+EC2_ID_PREFIX: dict[str, str] = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+}
+
+# ARN resource part per type when it is not "<kind>/<name>".
+_ARN_FORMATS: dict[str, str] = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (
+        "arn:aws:iam::{account}:oidc-provider/{name}"
+    ),
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{id}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
+    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
+        "arn:aws:sagemaker:{region}:{account}:model-package-group/{name}"
+    ),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+        "arn:aws:sagemaker:{region}:{account}:endpoint-config/{name}"
+    ),
+}
+
+
+def _kebab(kind: str) -> str:
+    out = []
+    for i, ch in enumerate(kind):
+        if ch.isupper() and i:
+            out.append("-")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+@dataclass
+class OfflineMocks(Mocks):
+    """The mocks for one stack's offline plan: canned invokes and computed outputs."""
+
+    region: str
+    account: str = ACCOUNT_ID
+    invokes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.invokes = {
+            "aws:index/getCallerIdentity:getCallerIdentity": self._caller_identity,
+            "aws:index/getRegion:getRegion": self._region,
+            "aws:index/getPartition:getPartition": self._partition,
+            "aws:index/getAvailabilityZones:getAvailabilityZones": self._zones,
+            "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": self._prebuilt_image,
+            **self.invokes,
+        }
+
+    # -- invokes ---------------------------------------------------------------------------
+
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        handler = self.invokes.get(args.token)
+        if handler is None:
+            raise UnknownInvokeError(
+                f"the offline plan has no canned answer for invoke '{args.token}': "
+                "add one to mlstack/offline/mocks.py"
+            )
+        return handler(dict(args.args)), []
+
+    def _caller_identity(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "accountId": self.account,
+            "arn": f"arn:aws:iam::{self.account}:user/mlstack-plan",
+            "id": self.account,
+            "userId": "AIDAOFFLINEPLAN",
+        }
+
+    def _region(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.region,
+            "name": self.region,
+            "region": self.region,
+            "description": f"offline plan region {self.region}",
+            "endpoint": f"ec2.{self.region}.amazonaws.com",
+        }
+
+    def _partition(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "aws",
+            "partition": "aws",
+            "dnsSuffix": "amazonaws.com",
+            "reverseDnsPrefix": "com.amazonaws",
+        }
+
+    def _zones(self, _: dict[str, Any]) -> dict[str, Any]:
+        letters = ("a", "b", "c")
+        return {
+            "id": self.region,
+            "names": [f"{self.region}{x}" for x in letters],
+            "zoneIds": [
+                f"{self.region[:3]}{self.region.split('-')[-1]}-az{i + 1}" for i in range(3)
+            ],
+            "state": "available",
+            "groupNames": [self.region],
+        }
+
+    def _prebuilt_image(self, args: dict[str, Any]) -> dict[str, Any]:
+        repository = str(args.get("repositoryName", ""))
+        region = str(args.get("region") or self.region)
+        tag = str(args.get("imageTag") or "latest")
+        account = PREBUILT_IMAGE_ACCOUNTS.get(repository, {}).get(region, FALLBACK_PREBUILT_ACCOUNT)
+        registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        return {
+            "id": registry,
+            "registryId": account,
+            "registryPath": f"{registry}/{repository}:{tag}",
+            "repositoryName": repository,
+            "imageTag": tag,
+            "region": region,
+            "dnsSuffix": "amazonaws.com",
+        }
+
+    # -- resources -------------------------------------------------------------------------
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        state = dict(args.inputs)
+        if args.typ.startswith("kubernetes:"):
+            return self._kubernetes(args, state)
+        suffix = _suffix(args.typ, args.name)
+        name_property = AUTONAME_PROPERTY.get(args.typ)
+        if name_property and not state.get(name_property):
+            state[name_property] = f"{args.name}-{suffix}"
+        physical = str(state.get(name_property or "name") or f"{args.name}-{suffix}")
+        resource_id = physical
+        if args.typ in EC2_ID_PREFIX:
+            digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()[:17]
+            resource_id = f"{EC2_ID_PREFIX[args.typ]}-{digest}"
+        if args.typ == "aws:kms/key:Key":
+            digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
+            resource_id = (
+                f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+            )
+            state.setdefault("keyId", resource_id)
+        state.setdefault("arn", self._arn(args.typ, physical, resource_id))
+        state.setdefault("tagsAll", state.get("tags") or {})
+        state.update(self._specific_outputs(args.typ, physical, state))
+        return resource_id, state
+
+    def _arn(self, typ: str, name: str, resource_id: str) -> str:
+        fmt = _ARN_FORMATS.get(typ)
+        if fmt:
+            return fmt.format(region=self.region, account=self.account, name=name, id=resource_id)
+        package_module, kind = typ.split(":")[1:3] if typ.count(":") == 2 else ("", typ)
+        service = package_module.split("/")[0] or "aws"
+        return f"arn:aws:{service}:{self.region}:{self.account}:{_kebab(kind)}/{name}"
+
+    def _specific_outputs(self, typ: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
+        registry = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
+        if typ == "aws:ecr/repository:Repository":
+            return {"registryId": self.account, "repositoryUrl": f"{registry}/{name}"}
+        if typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+            return {
+                "bucketDomainName": f"{name}.s3.amazonaws.com",
+                "bucketRegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
+                "region": self.region,
+            }
+        if typ == "aws:eks/cluster:Cluster":
+            issuer = (
+                f"https://oidc.eks.{self.region}.amazonaws.com/id/{_suffix(name).upper()}OFFLINE"
+            )
+            return {
+                "endpoint": f"https://{_suffix(name).upper()}.gr7.{self.region}.eks.amazonaws.com",
+                "certificateAuthority": {"data": "T0ZGTElORS1QTEFOLUNB"},
+                "identities": [{"oidcs": [{"issuer": issuer}]}],
+                "status": "ACTIVE",
+                "platformVersion": "eks.1",
+            }
+        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            host = str(state.get("url") or name).removeprefix("https://")
+            return {"arn": f"arn:aws:iam::{self.account}:oidc-provider/{host}"}
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            return {"latestVersion": 1, "defaultVersion": 1}
+        if typ == "aws:eks/nodeGroup:NodeGroup":
+            return {"status": "ACTIVE"}
+        if typ == "aws:ec2/vpc:Vpc":
+            return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
+        return {}
+
+    def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
+        metadata = dict(state.get("metadata") or {})
+        # Helm releases name themselves; every other object gets the provider's auto-name.
+        autonamed = not args.typ.startswith("kubernetes:helm.sh")
+        if autonamed and "name" not in metadata and args.custom:
+            metadata["name"] = f"{args.name}-{_suffix(args.typ, args.name)}"
+        if metadata:
+            state["metadata"] = metadata
+        namespace = metadata.get("namespace")
+        name = metadata.get("name") or args.name
+        resource_id = f"{namespace}/{name}" if namespace else str(name)
+        return resource_id, state
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource registration exactly as the engine received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+
+
+class RecordingMonitor(MockMonitor):
+    """A :class:`MockMonitor` that keeps every registration and the stack's outputs."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.stack_urn: str | None = None
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        self.registrations.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                provider=request.provider or None,
+                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if self.stack_urn is not None and request.urn == self.stack_urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)
+
+
+def to_plain(value: Any) -> Any:
+    """Make deserialized property values JSON-friendly: unknowns and secrets become readable
+    placeholders (a secret never reaches a plan), resources their type."""
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return KNOWN_AFTER_APPLY
+    if isinstance(value, dict):
+        if rpc.is_rpc_secret(value):
+            return SECRET_PLACEHOLDER
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; 600.0 was written as 600
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    urn = getattr(value, "urn", None)
+    if urn is not None:
+        return f"(resource {type(value).__name__})"
+    return json.loads(json.dumps(value, default=str))

@@ -1,0 +1,356 @@
+"""ML delivery rules over the whole stack: what no general-purpose scanner checks.
+
+A production model must roll out progressively and roll itself back on alarms that exist,
+capture its traffic, survive an instance or AZ failure, run an image that cannot change under
+the same name, and be watched for drift wherever its traffic is captured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from policy_pack.rules.base import (
+    Resource,
+    Scope,
+    StackContext,
+    StackRule,
+    Violation,
+    as_list,
+    containers,
+    get,
+    is_false,
+    is_kubernetes_workload,
+    is_set,
+    is_unknown,
+    kubernetes_kind,
+    names_of,
+    number,
+    pod_spec,
+    strings,
+)
+
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+MODEL = "aws:sagemaker/model:Model"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+SUBNET = "aws:ec2/subnet:Subnet"
+
+PROGRESSIVE_TRAFFIC = ("CANARY", "LINEAR")
+MIN_PRODUCTION_INSTANCES = 2
+MIN_PRODUCTION_ZONES = 2
+
+
+def _of(resources: Sequence[Resource], type_token: str) -> list[Resource]:
+    return [r for r in resources if r.type == type_token]
+
+
+def _matches(value: Any, names: set[str]) -> bool:
+    """A reference matches when it names a known resource or is only known after deployment."""
+    return is_unknown(value) or (isinstance(value, str) and value in names)
+
+
+def _rollback_alarm_names(endpoint: Resource) -> list[Any]:
+    alarms = get(endpoint.inputs, "deploymentConfig", "autoRollbackConfiguration", "alarms")
+    return [get(a, "alarmName") for a in as_list(alarms)]
+
+
+# --- rollout ---------------------------------------------------------------------------------
+
+
+def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    for endpoint in _of(resources, ENDPOINT):
+        config = endpoint.inputs.get("deploymentConfig")
+        traffic = get(config, "blueGreenUpdatePolicy", "trafficRoutingConfiguration", "type")
+        rolling = is_set(get(config, "rollingUpdatePolicy"))
+        if not rolling and traffic not in PROGRESSIVE_TRAFFIC and not is_unknown(traffic):
+            shown = traffic or "no deployment config"
+            yield Violation(
+                endpoint.urn,
+                f"production endpoint deploys {shown}: set mlstack:rollout.strategy to canary, "
+                "linear or rolling",
+            )
+        if not _rollback_alarm_names(endpoint):
+            yield Violation(
+                endpoint.urn,
+                "production endpoint has no auto-rollback alarms: list them in "
+                "mlstack:rollout.rollbackAlarms",
+            )
+
+
+def _rollback_alarms_exist(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    alarms = names_of(resources, METRIC_ALARM)
+    for endpoint in _of(resources, ENDPOINT):
+        for name in _rollback_alarm_names(endpoint):
+            if not _matches(name, alarms):
+                yield Violation(
+                    endpoint.urn,
+                    f"rollback alarm '{name}' is not declared in this stack: a deployment could "
+                    "never roll back on it; declare it or remove it from the rollout",
+                )
+
+
+# --- data capture and drift ------------------------------------------------------------------
+
+
+def _captures(config: Resource) -> bool:
+    capture = config.inputs.get("dataCaptureConfig")
+    if not isinstance(capture, Mapping) or is_false(capture.get("enableCapture")):
+        return False
+    percent = capture.get("initialSamplingPercentage")
+    return is_unknown(percent) or (number(percent) or 0) > 0
+
+
+def _production_data_capture(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    for config in _of(resources, ENDPOINT_CONFIG):
+        if not _captures(config):
+            yield Violation(
+                config.urn,
+                "production endpoint configuration captures no traffic: enable data capture "
+                "with a sampling percentage above 0",
+            )
+
+
+def _endpoint_names_using(resources: Sequence[Resource], config: Resource) -> list[Any]:
+    config_name = config.inputs.get("name")
+    return [
+        endpoint.inputs.get("name")
+        for endpoint in _of(resources, ENDPOINT)
+        if _matches(endpoint.inputs.get("endpointConfigName"), {config_name})
+        or not isinstance(config_name, str)
+        or is_unknown(config_name)
+    ]
+
+
+def _drift_monitoring(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    jobs = _of(resources, DATA_QUALITY_JOB)
+    scheduled = [
+        get(s.inputs, "monitoringScheduleConfig", "monitoringJobDefinitionName")
+        for s in _of(resources, MONITORING_SCHEDULE)
+    ]
+    for config in _of(resources, ENDPOINT_CONFIG):
+        if not _captures(config):
+            continue
+        endpoints = _endpoint_names_using(resources, config)
+        if not endpoints:
+            continue
+        watching = [
+            job
+            for job in jobs
+            if any(
+                _matches(
+                    get(job.inputs, "dataQualityJobInput", "endpointInput", "endpointName"),
+                    {e} if isinstance(e, str) else set(),
+                )
+                or is_unknown(e)
+                for e in endpoints
+            )
+        ]
+        active = [
+            job
+            for job in watching
+            if any(_matches(name, {job.inputs.get("name")}) for name in scheduled)
+            or is_unknown(job.inputs.get("name"))
+        ]
+        if not active:
+            yield Violation(
+                config.urn,
+                "traffic is captured but nothing watches it for drift: add a Model Monitor "
+                "data-quality job definition on the endpoint and a monitoring schedule for it",
+            )
+
+
+# --- availability ----------------------------------------------------------------------------
+
+
+def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    for config in _of(resources, ENDPOINT_CONFIG):
+        for variant in as_list(config.inputs.get("productionVariants")):
+            name = get(variant, "variantName") or "?"
+            if is_set(get(variant, "serverlessConfig")):
+                yield Violation(
+                    config.urn,
+                    f"variant '{name}' is serverless: production serves from at least "
+                    f"{MIN_PRODUCTION_INSTANCES} provisioned instances",
+                )
+                continue
+            count = number(get(variant, "initialInstanceCount"))
+            if count is not None and count < MIN_PRODUCTION_INSTANCES:
+                yield Violation(
+                    config.urn,
+                    f"variant '{name}' starts with {count:g} instance(s): set "
+                    f"mlstack:sagemaker.instanceCount >= {MIN_PRODUCTION_INSTANCES}",
+                )
+    for target in _of(resources, SCALABLE_TARGET):
+        low = number(target.inputs.get("minCapacity"))
+        if low is not None and low < MIN_PRODUCTION_INSTANCES:
+            yield Violation(
+                target.urn,
+                f"autoscaling may scale down to {low:g}: set its minimum capacity >= "
+                f"{MIN_PRODUCTION_INSTANCES}",
+            )
+    for group in _of(resources, NODE_GROUP):
+        low = number(get(group.inputs, "scalingConfig", "minSize"))
+        if low is not None and low < MIN_PRODUCTION_INSTANCES:
+            yield Violation(
+                group.urn,
+                f"node group may shrink to {low:g} node(s): set its minimum size >= "
+                f"{MIN_PRODUCTION_INSTANCES}",
+            )
+    for hpa in resources:
+        if kubernetes_kind(hpa.type) == "HorizontalPodAutoscaler":
+            low = number(get(hpa.inputs, "spec", "minReplicas", default=1))
+            if low is not None and low < MIN_PRODUCTION_INSTANCES:
+                yield Violation(
+                    hpa.urn,
+                    f"the autoscaler may scale down to {low:g} pod(s): set minReplicas >= "
+                    f"{MIN_PRODUCTION_INSTANCES}",
+                )
+
+
+def _zones_of(subnet_ids: list[str], zones_by_subnet: dict[str, Any]) -> set[str] | None:
+    """Distinct AZs of the subnets, or None when any subnet cannot be resolved."""
+    zones = set()
+    for subnet in subnet_ids:
+        zone = zones_by_subnet.get(subnet)
+        if not isinstance(zone, str) or is_unknown(zone):
+            return None
+        zones.add(zone)
+    return zones
+
+
+def _multi_az(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    zones_by_subnet = {
+        s.id: s.inputs.get("availabilityZone") for s in _of(resources, SUBNET) if s.id
+    }
+    users: list[tuple[Resource, Any]] = [
+        (m, get(m.inputs, "vpcConfig", "subnets")) for m in _of(resources, MODEL)
+    ]
+    users += [(g, g.inputs.get("subnetIds")) for g in _of(resources, NODE_GROUP)]
+    users += [(c, get(c.inputs, "vpcConfig", "subnetIds")) for c in _of(resources, EKS_CLUSTER)]
+    for resource, raw in users:
+        if raw is None or is_unknown(raw):
+            continue
+        subnets = strings(raw)
+        if any(is_unknown(s) for s in subnets):
+            continue
+        zones = _zones_of(subnets, zones_by_subnet)
+        count = len(zones) if zones is not None else len(set(subnets))
+        if count < MIN_PRODUCTION_ZONES:
+            yield Violation(
+                resource.urn,
+                f"runs in {count} availability zone(s): give it subnets in at least "
+                f"{MIN_PRODUCTION_ZONES} zones",
+            )
+
+
+# --- image pinning ---------------------------------------------------------------------------
+
+
+def _pinned(image: Any) -> bool:
+    return is_unknown(image) or (isinstance(image, str) and "@sha256:" in image)
+
+
+def _image_digest(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    for model in _of(resources, MODEL):
+        model_containers = as_list(model.inputs.get("primaryContainer")) + as_list(
+            model.inputs.get("containers")
+        )
+        for container in model_containers:
+            if is_set(get(container, "modelPackageName")):
+                continue  # a registered model version pins its image
+            image = get(container, "image")
+            if not _pinned(image):
+                yield Violation(
+                    model.urn,
+                    f"serving image '{image}' is not pinned: deploy <repository>@sha256:<digest> "
+                    "or a registered model package version",
+                )
+    for workload in resources:
+        if not is_kubernetes_workload(workload.type):
+            continue
+        spec = pod_spec(workload.type, workload.inputs)
+        for container in containers(spec or {}, init=False):
+            if not _pinned(container.get("image")):
+                yield Violation(
+                    workload.urn,
+                    f"container '{container.get('name', '?')}' runs image "
+                    f"'{container.get('image')}' by tag: pin it by digest",
+                )
+
+
+def _declared_tier(resources: Sequence[Resource], context: StackContext) -> Iterable[Violation]:
+    configured = context.configured_environment
+    if configured is not None and configured != context.environment:
+        yield Violation(
+            None,
+            f"stack '{context.stack}' is declared {context.environment} in policy_pack/"
+            f"tiers.yaml but its stack file says mlstack:environment: {configured}",
+        )
+
+
+RULES: tuple[StackRule, ...] = (
+    StackRule(
+        name="stack-tier-declared",
+        description="A stack file's mlstack:environment matches the tier declared for the "
+        "stack in policy_pack/tiers.yaml (a pull request cannot relabel production).",
+        check=_declared_tier,
+        fix="set mlstack:environment to the declared tier; tiers change only in "
+        "policy_pack/tiers.yaml",
+    ),
+    StackRule(
+        name="production-progressive-rollout",
+        description="A production endpoint rolls out canary, linear or rolling, with "
+        "auto-rollback alarms.",
+        check=_progressive_rollout,
+        fix="set mlstack:rollout.strategy to canary, linear or rolling and list rollbackAlarms",
+        scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="rollback-alarms-exist",
+        description="Every alarm an endpoint rolls back on is declared in the same stack.",
+        check=_rollback_alarms_exist,
+        fix="declare the alarm in the stack (mlstack:rollout.rollbackAlarms) or drop the name",
+    ),
+    StackRule(
+        name="production-data-capture",
+        description="Production endpoint configurations capture a sample of their traffic.",
+        check=_production_data_capture,
+        fix="enable data capture on the endpoint configuration with a sampling percentage",
+        scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="production-min-two-instances",
+        description="Production serves from at least two instances, and never scales below.",
+        check=_min_instances,
+        fix="set mlstack:sagemaker.instanceCount and every autoscaling minimum to 2 or more",
+        scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="production-multi-az",
+        description="Production models and nodes run in subnets of at least two AZs.",
+        check=_multi_az,
+        fix="give the model's VPC config and the node groups subnets in two or more AZs",
+        scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="production-image-digest",
+        description="Production serves an image pinned by digest (or a registered model "
+        "package version).",
+        check=_image_digest,
+        fix="deploy <repository>@sha256:<digest> or a model package version",
+        scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="drift-monitoring-with-capture",
+        description="Wherever traffic is captured, a scheduled Model Monitor job watches it "
+        "for drift.",
+        check=_drift_monitoring,
+        fix="add a data-quality job definition on the endpoint and a monitoring schedule",
+    ),
+)

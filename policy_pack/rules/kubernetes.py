@@ -1,0 +1,257 @@
+"""Pod hardening rules over every Kubernetes object in the plan that runs pods (Pod,
+Deployment, StatefulSet, DaemonSet, Job, CronJob and Argo's Rollout), mirroring checkov's
+CKV_K8S checks. Container-level settings win over pod-level ones, as in Kubernetes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from policy_pack.rules.base import (
+    WORKLOAD,
+    Inputs,
+    ResourceRule,
+    containers,
+    get,
+    is_false,
+    is_set,
+    is_true,
+    is_unknown,
+    number,
+    pod_spec,
+    strings,
+)
+
+MIN_UID = 10000
+"""Lowest UID a container may run as (CKV_K8S_40): above any host user's UID."""
+
+ContainerCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
+"""(pod spec, container) -> what is wrong, or None."""
+
+
+def _per_container(
+    check: ContainerCheck, init: bool = True
+) -> Callable[[str, Inputs], Iterable[str]]:
+    def run(type_token: str, inputs: Inputs) -> Iterable[str]:
+        spec = pod_spec(type_token, inputs)
+        if spec is None:
+            return
+        for container in containers(spec, init=init):
+            problem = check(spec, container)
+            if problem:
+                yield f"container '{container.get('name', '?')}': {problem}"
+
+    return run
+
+
+def _effective(spec: Mapping[str, Any], container: Mapping[str, Any], key: str) -> Any:
+    value = get(container, "securityContext", key)
+    return value if value is not None else get(spec, "securityContext", key)
+
+
+def _probe(kind: str) -> ContainerCheck:
+    def check(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+        return None if is_set(container.get(kind)) else f"no {kind}: add one (e.g. GET /ping)"
+
+    return check
+
+
+def _resource(section: str, resource: str) -> ContainerCheck:
+    def check(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+        if is_set(get(container, "resources", section, resource)):
+            return None
+        return f"no {resource} {section}: set resources.{section}.{resource}"
+
+    return check
+
+
+def _no_privilege_escalation(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if is_false(get(container, "securityContext", "allowPrivilegeEscalation")):
+        return None
+    return "privilege escalation allowed: set securityContext.allowPrivilegeEscalation=false"
+
+
+def _read_only_root(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if is_true(get(container, "securityContext", "readOnlyRootFilesystem", default=False)):
+        return None
+    return "writable root filesystem: set securityContext.readOnlyRootFilesystem=true"
+
+
+def _non_root(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    uid = number(_effective(spec, container, "runAsUser"))
+    if is_true(_effective(spec, container, "runAsNonRoot") or False):
+        return None if uid != 0 else "runs as UID 0: set securityContext.runAsUser >= 10000"
+    if uid is not None and uid > 0:
+        return None
+    return "may run as root: set securityContext.runAsNonRoot=true"
+
+
+def _high_uid(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    raw = _effective(spec, container, "runAsUser")
+    uid = number(raw)
+    if is_unknown(raw) or (uid is not None and uid >= MIN_UID):
+        return None
+    return f"runs as UID {raw}: set securityContext.runAsUser >= {MIN_UID}"
+
+
+def _dropped(container: Mapping[str, Any]) -> list[str]:
+    return [c.upper() for c in strings(get(container, "securityContext", "capabilities", "drop"))]
+
+
+def _drop_net_raw(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    dropped = _dropped(container)
+    if "ALL" in dropped or "NET_RAW" in dropped:
+        return None
+    return "NET_RAW not dropped: set securityContext.capabilities.drop=['ALL']"
+
+
+def _drop_all(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if "ALL" in _dropped(container):
+        return None
+    return "capabilities not minimised: set securityContext.capabilities.drop=['ALL']"
+
+
+def _image_digest(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    image = container.get("image")
+    if is_unknown(image) or (isinstance(image, str) and "@sha256:" in image):
+        return None
+    return f"image '{image}' is not pinned: use <repository>@sha256:<digest>"
+
+
+def _seccomp(spec: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    profile = get(container, "securityContext", "seccompProfile", "type") or get(
+        spec, "securityContext", "seccompProfile", "type"
+    )
+    if profile in ("RuntimeDefault", "Localhost") or is_unknown(profile):
+        return None
+    return "no seccomp profile: set securityContext.seccompProfile.type='RuntimeDefault'"
+
+
+def _no_token_automount(type_token: str, inputs: Inputs) -> Iterable[str]:
+    spec = pod_spec(type_token, inputs)
+    if spec is not None and not is_false(spec.get("automountServiceAccountToken")):
+        yield "the pod mounts a Kubernetes API token it does not need: set " + (
+            "automountServiceAccountToken=false (IRSA's web identity token is mounted anyway)"
+        )
+
+
+def _rule(
+    name: str, description: str, check: Callable[[str, Inputs], Iterable[str]], fix: str, ckv: str
+) -> ResourceRule:
+    return ResourceRule(
+        name=name,
+        description=description,
+        resource_types=WORKLOAD,
+        check=check,
+        fix=fix,
+        checkov_id=ckv,
+    )
+
+
+RULES: tuple[ResourceRule, ...] = (
+    _rule(
+        "k8s-liveness-probe",
+        "Every serving container has a liveness probe.",
+        _per_container(_probe("livenessProbe"), init=False),
+        "add livenessProbe (httpGet /ping) to the container",
+        "CKV_K8S_8",
+    ),
+    _rule(
+        "k8s-readiness-probe",
+        "Every serving container has a readiness probe.",
+        _per_container(_probe("readinessProbe"), init=False),
+        "add readinessProbe (httpGet /ping) to the container",
+        "CKV_K8S_9",
+    ),
+    _rule(
+        "k8s-cpu-requests",
+        "Every container requests CPU.",
+        _per_container(_resource("requests", "cpu")),
+        "set resources.requests.cpu",
+        "CKV_K8S_10",
+    ),
+    _rule(
+        "k8s-cpu-limits",
+        "Every container has a CPU limit.",
+        _per_container(_resource("limits", "cpu")),
+        "set resources.limits.cpu",
+        "CKV_K8S_11",
+    ),
+    _rule(
+        "k8s-memory-requests",
+        "Every container requests memory.",
+        _per_container(_resource("requests", "memory")),
+        "set resources.requests.memory",
+        "CKV_K8S_12",
+    ),
+    _rule(
+        "k8s-memory-limits",
+        "Every container has a memory limit.",
+        _per_container(_resource("limits", "memory")),
+        "set resources.limits.memory",
+        "CKV_K8S_13",
+    ),
+    _rule(
+        "k8s-no-privilege-escalation",
+        "No container may gain more privileges than its parent process.",
+        _per_container(_no_privilege_escalation),
+        "set securityContext.allowPrivilegeEscalation=false",
+        "CKV_K8S_20",
+    ),
+    _rule(
+        "k8s-read-only-root-filesystem",
+        "Containers run with a read-only root filesystem.",
+        _per_container(_read_only_root),
+        "set securityContext.readOnlyRootFilesystem=true (mount emptyDir for scratch space)",
+        "CKV_K8S_22",
+    ),
+    _rule(
+        "k8s-non-root",
+        "Containers never run as root.",
+        _per_container(_non_root),
+        "set securityContext.runAsNonRoot=true",
+        "CKV_K8S_23",
+    ),
+    _rule(
+        "k8s-drop-net-raw",
+        "Containers drop the NET_RAW capability.",
+        _per_container(_drop_net_raw),
+        "set securityContext.capabilities.drop=['ALL']",
+        "CKV_K8S_28",
+    ),
+    _rule(
+        "k8s-seccomp-runtime-default",
+        "Pods run under the runtime's default seccomp profile.",
+        _per_container(_seccomp),
+        "set securityContext.seccompProfile.type='RuntimeDefault'",
+        "CKV_K8S_31",
+    ),
+    _rule(
+        "k8s-drop-all-capabilities",
+        "Containers drop every Linux capability.",
+        _per_container(_drop_all),
+        "set securityContext.capabilities.drop=['ALL']",
+        "CKV_K8S_37",
+    ),
+    _rule(
+        "k8s-no-service-account-token",
+        "Pods do not mount a Kubernetes API token they do not use.",
+        _no_token_automount,
+        "set automountServiceAccountToken=false in the pod spec",
+        "CKV_K8S_38",
+    ),
+    _rule(
+        "k8s-high-uid",
+        f"Containers run as a UID of at least {MIN_UID}, above any host user.",
+        _per_container(_high_uid),
+        f"set securityContext.runAsUser >= {MIN_UID}",
+        "CKV_K8S_40",
+    ),
+    _rule(
+        "k8s-image-digest",
+        "Container images are pinned by digest.",
+        _per_container(_image_digest),
+        "reference images as <repository>@sha256:<digest>",
+        "CKV_K8S_43",
+    ),
+)

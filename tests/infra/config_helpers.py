@@ -1,0 +1,28 @@
+"""Build a StackConfig from a stack file without running the program (for fast config tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from infra.config import PROJECT, StackConfig, build_stack_config
+from mlstack.offline.stack_files import encode_config, load_project, load_stack_doc
+from mlstack.project import PROJECT_ROOT
+
+
+def raw_config(stack: str, root: Path = PROJECT_ROOT) -> tuple[dict[str, str], str | None]:
+    """A stack's project-namespace config (key without namespace -> encoded) and region."""
+    project = load_project(root)
+    encoded = encode_config(project, load_stack_doc(project, stack))
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: v for k, v in encoded.values.items() if k.startswith(prefix)}
+    return raw, encoded.values.get("aws:region")
+
+
+def config_from_doc(stack: str, doc: dict[str, Any]) -> StackConfig:
+    """Validate a config mapping written as it would be in a stack file."""
+    project = load_project(PROJECT_ROOT)
+    encoded = encode_config(project, doc)
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: v for k, v in encoded.values.items() if k.startswith(prefix)}
+    return build_stack_config(stack, raw, encoded.values.get("aws:region"))

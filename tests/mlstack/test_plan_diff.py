@@ -1,0 +1,103 @@
+"""mlstack.diff: resource matching, input paths, highlights, secrets, Markdown."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from mlstack.diff import (
+    MAX_MARKDOWN_CHARS,
+    diff_inputs,
+    diff_plans,
+    render_markdown,
+    resource_key,
+    rollout_timeline,
+)
+from mlstack.offline.plan import Plan
+from mlstack.offline.stack_files import SECRET_PLACEHOLDER
+
+
+def document(plan: Plan) -> dict[str, Any]:
+    return {**plan.to_json(), "config": dict(plan.config), "secretKeys": list(plan.secret_keys)}
+
+
+def resource(urn_stack: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "urn": f"urn:pulumi:{urn_stack}::mlstack::aws:s3/bucket:Bucket::{name}",
+        "type": "aws:s3/bucket:Bucket",
+        "name": name,
+        "inputs": inputs,
+    }
+
+
+def test_resource_key_drops_stack_and_project() -> None:
+    key = resource_key("urn:pulumi:production::mlstack::a:b/c:D$aws:kms/key:Key::registry-key")
+    assert key == "a:b/c:D$aws:kms/key:Key::registry-key"
+
+
+def test_input_paths_reach_into_lists_and_json_strings() -> None:
+    base = {"variants": [{"count": 1}], "policy": json.dumps({"Statement": [{"Effect": "Allow"}]})}
+    head = {"variants": [{"count": 2}], "policy": json.dumps({"Statement": [{"Effect": "Deny"}]})}
+    paths = {c.path: (c.base, c.head) for c in diff_inputs(base, head)}
+    assert paths == {
+        "policy.Statement[0].Effect": ("Allow", "Deny"),
+        "variants[0].count": (1, 2),
+    }
+
+
+def test_shipped_plan_against_itself_has_no_changes(shipped_plans: dict[str, Plan]) -> None:
+    doc = document(shipped_plans["production"])
+    diff = diff_plans(doc, copy.deepcopy(doc), "a", "b")
+    assert diff.is_empty
+    assert diff.unchanged == len(doc["resources"])
+    assert not any(h.changed for h in diff.highlights)
+
+
+def test_added_removed_and_changed_are_told_apart() -> None:
+    base = {"resources": [resource("s", "kept", {"x": 1}), resource("s", "gone", {})]}
+    head = {"resources": [resource("s", "kept", {"x": 2}), resource("s", "new", {})]}
+    diff = diff_plans(base, head, "a", "b")
+    assert [(c.name, c.action) for c in diff.changes] == [
+        ("kept", "changed"),
+        ("new", "added"),
+        ("gone", "removed"),
+    ]
+
+
+def test_model_version_change_is_highlighted(shipped_plans: dict[str, Plan]) -> None:
+    base = document(shipped_plans["production"])
+    head = copy.deepcopy(base)
+    model = json.loads(head["config"]["mlstack:model"])
+    model["packageVersion"] += 1
+    head["config"]["mlstack:model"] = json.dumps(model)
+    changed = [h for h in diff_plans(base, head, "a", "b").highlights if h.changed]
+    assert [h.label for h in changed] == ["model package version"]
+
+
+def test_secrets_are_never_rendered() -> None:
+    base = {"resources": [resource("s", "db", {"password": SECRET_PLACEHOLDER, "size": 1})]}
+    head = {"resources": [resource("s", "db", {"password": SECRET_PLACEHOLDER, "size": 2})]}
+    head["config"] = {"mlstack:model": json.dumps({"packageVersion": 3})}
+    head["secretKeys"] = ["mlstack:model"]
+    text = render_markdown(diff_plans(base, head, "a", "b"), "t")
+    json_text = json.dumps(diff_plans(base, head, "a", "b").to_json())
+    assert SECRET_PLACEHOLDER not in text
+    assert "packageVersion" not in json_text
+    assert "v3" not in text
+
+
+def test_markdown_is_cut_to_fit_a_comment() -> None:
+    many = {f"k{i}": "x" * 100 for i in range(1000)}
+    base = {"resources": [resource("s", "big", {})]}
+    head = {"resources": [resource("s", "big", many)]}
+    text = render_markdown(diff_plans(base, head, "a", "b"), "t")
+    assert len(text) <= MAX_MARKDOWN_CHARS + 200
+    assert "Diff cut to fit a comment" in text
+
+
+def test_rollout_timeline_reads_as_steps() -> None:
+    alarms = [{"metric": "latency-p99"}]
+    policy = {"strategy": "canary", "stepPercent": 10, "bakeSeconds": 600, "rollbackAlarms": alarms}
+    text = rollout_timeline(policy)
+    assert text == "canary 10% -> bake 600 s -> 100%, rollback on: latency-p99"
