@@ -24,16 +24,14 @@ naming the token, instead of returning nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.output import Unknown
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from mlstack.offline.stack_files import SECRET_PLACEHOLDER
+from mlstack.offline.plan import PlannedResource, ResourceOptionsRecord, to_plain
 
 ACCOUNT_ID = "123456789012"
 """The AWS account every offline plan pretends to run in (AWS's documentation example)."""
@@ -51,10 +49,6 @@ PREBUILT_IMAGE_ACCOUNTS: dict[str, dict[str, str]] = {
 }
 FALLBACK_PREBUILT_ACCOUNT = "000000000000"
 """Account shown for a prebuilt image whose registry account is not in the table above."""
-
-
-KNOWN_AFTER_APPLY = "(known after apply)"
-"""How a value that only exists after deployment reads in a plan."""
 
 
 class UnknownInvokeError(Exception):
@@ -301,25 +295,12 @@ class OfflineMocks(Mocks):
         return resource_id, state
 
 
-@dataclass(frozen=True)
-class Registration:
-    """One resource registration exactly as the engine received it."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    custom: bool
-    provider: str | None
-    inputs: dict[str, Any]
-
-
 class RecordingMonitor(MockMonitor):
     """A :class:`MockMonitor` that keeps every registration and the stack's outputs."""
 
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[Registration] = []
+        self.registrations: list[PlannedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn: str | None = None
 
@@ -329,14 +310,15 @@ class RecordingMonitor(MockMonitor):
             self.stack_urn = response.urn
             return response
         self.registrations.append(
-            Registration(
+            PlannedResource(
                 urn=response.urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 provider=request.provider or None,
-                inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                inputs=to_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+                options=_options(request, response.urn),
             )
         )
         return response
@@ -347,22 +329,33 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def to_plain(value: Any) -> Any:
-    """Make deserialized property values JSON-friendly: unknowns and secrets become readable
-    placeholders (a secret never reaches a plan), resources their type."""
-    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
-        return KNOWN_AFTER_APPLY
-    if isinstance(value, dict):
-        if rpc.is_rpc_secret(value):
-            return SECRET_PLACEHOLDER
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)  # the wire format has only doubles; 600.0 was written as 600
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    urn = getattr(value, "urn", None)
-    if urn is not None:
-        return f"(resource {type(value).__name__})"
-    return json.loads(json.dumps(value, default=str))
+def _options(request: Any, urn: str) -> ResourceOptionsRecord:
+    """The resource options the engine would act on in a diff."""
+    return ResourceOptionsRecord(
+        aliases=tuple(_alias_urn(alias, request, urn) for alias in request.aliases)
+        + tuple(request.aliasURNs),
+        delete_before_replace=bool(request.deleteBeforeReplace),
+        replace_on_changes=tuple(request.replaceOnChanges),
+        depends_on=tuple(sorted(set(request.dependencies))),
+        protect=bool(request.protect),
+    )
+
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def _alias_urn(alias: Any, request: Any, urn: str) -> str:
+    """The URN an alias stands for: given, or built from its spec as the engine builds it."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    stack_part, project_part, _, name = urn.split("::", 3)
+    stack = spec.stack or stack_part.removeprefix("urn:pulumi:")
+    project = spec.project or project_part
+    type_ = spec.type or request.type
+    parent = "" if spec.noParent else spec.parentUrn or request.parent
+    parent_type = parent.split("::")[2] if parent else ""
+    # The root stack is never part of a qualified type.
+    parent_type = "" if parent_type == STACK_TYPE else parent_type.removeprefix(f"{STACK_TYPE}$")
+    qualified = f"{parent_type}${type_}" if parent_type else type_
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{spec.name or name}"

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlstack.offline.mocks import RecordingMonitor, to_plain
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from mlstack.offline.stack_files import SECRET_PLACEHOLDER
+
+if TYPE_CHECKING:
+    from mlstack.offline.mocks import RecordingMonitor
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+"""How a value that only exists after deployment reads in a plan."""
+
+
+@dataclass(frozen=True)
+class ResourceOptionsRecord:
+    """The resource options of a registration that decide what a diff does."""
+
+    aliases: tuple[str, ...] = ()
+    """URNs this resource was known by before (the engine moves them instead of replacing)."""
+    delete_before_replace: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    protect: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aliases": list(self.aliases),
+            "deleteBeforeReplace": self.delete_before_replace,
+            "replaceOnChanges": list(self.replace_on_changes),
+            "dependsOn": list(self.depends_on),
+            "protect": self.protect,
+        }
 
 
 @dataclass(frozen=True)
 class PlannedResource:
-    """One resource as the engine would receive it."""
+    """One resource as the engine would receive it: the one plan record of the kit."""
 
     urn: str
     type: str
@@ -20,6 +51,7 @@ class PlannedResource:
     custom: bool
     provider: str | None
     inputs: dict[str, Any]
+    options: ResourceOptionsRecord = field(default_factory=ResourceOptionsRecord)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -30,6 +62,7 @@ class PlannedResource:
             "custom": self.custom,
             "provider": self.provider,
             "inputs": self.inputs,
+            "options": self.options.to_json(),
         }
 
 
@@ -121,24 +154,33 @@ def build_plan(
     secret_keys: list[str],
 ) -> Plan:
     """Assemble a plan from what the monitor recorded."""
-    resources = [
-        PlannedResource(
-            urn=reg.urn,
-            type=reg.type,
-            name=reg.name,
-            parent=reg.parent,
-            custom=reg.custom,
-            provider=reg.provider,
-            inputs=to_plain(reg.inputs),
-        )
-        for reg in monitor.registrations
-    ]
     return Plan(
         project=project,
         stack=stack,
         tier=tier,
-        resources=tree_order(resources),
+        resources=tree_order(monitor.registrations),
         outputs=to_plain(monitor.stack_outputs),
         secret_keys=list(secret_keys),
         config=dict(config),
     )
+
+
+def to_plain(value: Any) -> Any:
+    """Make deserialized property values JSON-friendly: unknowns and secrets become readable
+    placeholders (a secret never reaches a plan), resources their type."""
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return KNOWN_AFTER_APPLY
+    if isinstance(value, dict):
+        if rpc.is_rpc_secret(value):
+            return SECRET_PLACEHOLDER
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles; 600.0 was written as 600
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    urn = getattr(value, "urn", None)
+    if urn is not None:
+        return f"(resource {type(value).__name__})"
+    return json.loads(json.dumps(value, default=str))

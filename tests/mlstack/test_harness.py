@@ -15,18 +15,21 @@ from mlstack.offline.stack_files import SECRET_PLACEHOLDER, encode_config, load_
 from mlstack.project import PROJECT_ROOT
 from tests.conftest import SHIPPED_STACKS, edit_stack_file
 
-RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs"}
+RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "options"}
+OPTION_KEYS = {"aliases", "deleteBeforeReplace", "replaceOnChanges", "dependsOn", "protect"}
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_plan_matches_json_contract(stack: str, shipped_plans: dict[str, Plan]) -> None:
     document = json.loads(json.dumps(shipped_plans[stack].to_json()))
-    assert set(document) == {"project", "stack", "resources", "outputs", "policy"}
+    assert set(document) == {"project", "stack", "tier", "resources", "outputs", "policy"}
     assert document["project"] == "mlstack"
     assert document["stack"] == stack
     urns = {r["urn"] for r in document["resources"]}
     for resource in document["resources"]:
         assert set(resource) == RESOURCE_KEYS
+        assert set(resource["options"]) == OPTION_KEYS
+        assert set(resource["options"]["dependsOn"]) <= urns
         assert resource["urn"].startswith(f"urn:pulumi:{stack}::mlstack::")
         assert resource["urn"].endswith(f"::{resource['name']}")
         assert resource["type"].count(":") == 2
@@ -186,3 +189,27 @@ def test_a_secret_does_not_excuse_a_bad_neighbour(project_copy: Path) -> None:
     edit_stack_file(project_copy, "production", secure_webhook_bad_email)
     with pytest.raises(PlanConfigError, match=r"httpsSubscriptions\[1\]"):
         run_plan("production", project_copy)
+
+
+def test_aliases_are_recorded_as_the_urns_the_engine_would_move(tmp_path: Path) -> None:
+    """A renamed resource with an alias keeps its old URN in the plan's options."""
+    (tmp_path / "prog").mkdir()
+    (tmp_path / "prog" / "__main__.py").write_text(
+        "import pulumi\n"
+        "import pulumi_aws as aws\n"
+        "class Box(pulumi.ComponentResource):\n"
+        "    def __init__(self, name):\n"
+        "        super().__init__('test:index:Box', name)\n"
+        "box = Box('box')\n"
+        "aws.sns.Topic('new-name', opts=pulumi.ResourceOptions(parent=box,\n"
+        "    aliases=[pulumi.Alias(name='old-name'), pulumi.Alias(name='top', parent=pulumi.ROOT_STACK_RESOURCE)]))\n"
+    )
+    (tmp_path / "Pulumi.yaml").write_text("name: mlstack\nruntime: python\nmain: prog/\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    plan = run_plan("dev", tmp_path)
+    (topic,) = plan.of_type("aws:sns/topic:Topic")
+    assert topic.urn == "urn:pulumi:dev::mlstack::test:index:Box$aws:sns/topic:Topic::new-name"
+    assert set(topic.options.aliases) == {
+        "urn:pulumi:dev::mlstack::test:index:Box$aws:sns/topic:Topic::old-name",
+        "urn:pulumi:dev::mlstack::aws:sns/topic:Topic::top",
+    }
