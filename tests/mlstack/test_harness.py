@@ -202,7 +202,8 @@ def test_aliases_are_recorded_as_the_urns_the_engine_would_move(tmp_path: Path) 
         "        super().__init__('test:index:Box', name)\n"
         "box = Box('box')\n"
         "aws.sns.Topic('new-name', opts=pulumi.ResourceOptions(parent=box,\n"
-        "    aliases=[pulumi.Alias(name='old-name'), pulumi.Alias(name='top', parent=pulumi.ROOT_STACK_RESOURCE)]))\n"
+        "    aliases=[pulumi.Alias(name='old-name'),\n"
+        "             pulumi.Alias(name='top', parent=pulumi.ROOT_STACK_RESOURCE)]))\n"
     )
     (tmp_path / "Pulumi.yaml").write_text("name: mlstack\nruntime: python\nmain: prog/\n")
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
