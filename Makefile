@@ -61,7 +61,7 @@ workflows: $(STAMP)
 
 ## snapshots: regenerate the golden files after an intended change (review the diff)
 snapshots: $(STAMP)
-	MLSTACK_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/infra/components/test_delivery_snapshots.py
+	MLSTACK_UPDATE_SNAPSHOTS=1 $(BIN)/pytest -q -m golden
 
 ## bench-serve: the serving image against Flask + gunicorn, one worker each (installs wrk if missing)
 bench-serve: $(STAMP)

@@ -8,28 +8,26 @@ the diff of the saved documents like any other change.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from mlstack.offline.plan import Plan
 from tests.conftest import SHIPPED_STACKS
-
-SAVED = Path(__file__).resolve().parent / "snapshots" / "plans"
+from tests.golden import SNAPSHOTS, assert_golden, updating
 
 
 def _document(plan: Plan) -> dict:
     return {"resources": plan.to_json()["resources"], "outputs": plan.outputs}
 
 
+@pytest.mark.golden
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_urns_and_inputs_match_the_saved_plan(shipped_plans: dict[str, Plan], stack: str) -> None:
-    path = SAVED / f"{stack}.json"
+    relative = f"plans/{stack}.json"
     current = _document(shipped_plans[stack])
-    if os.environ.get("MLSTACK_UPDATE_SNAPSHOTS") == "1":
-        path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-    saved = json.loads(path.read_text())
+    if updating():
+        assert_golden(relative, current)
+    saved = json.loads((SNAPSHOTS / relative).read_text())
     saved_inputs = {r["urn"]: r["inputs"] for r in saved["resources"]}
     current_inputs = {r["urn"]: r["inputs"] for r in current["resources"]}
     aliased = {alias for r in shipped_plans[stack].resources for alias in r.options.aliases}
@@ -45,3 +43,4 @@ def test_urns_and_inputs_match_the_saved_plan(shipped_plans: dict[str, Plan], st
     )
     assert not changed, f"inputs changed: {changed}"
     assert current["outputs"] == saved["outputs"]
+    assert_golden(relative, current)

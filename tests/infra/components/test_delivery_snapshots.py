@@ -1,23 +1,19 @@
 """Golden files of what a review must see change: the compiled deployment config, the endpoint
 configuration and the alarm set of each stack.
 
-Regenerate after an intended change with ``MLSTACK_UPDATE_SNAPSHOTS=1 pytest
-tests/infra/components/test_delivery_snapshots.py`` and commit the diff under tests/snapshots/.
+Regenerate after an intended change with ``make snapshots`` and review the diff.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlstack.offline.plan import Plan
+from tests.golden import assert_golden
 from tests.infra.components.delivery_helpers import ALARM, ENDPOINT_CONFIG, deployment_config, only
 
-SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots"
 STACKS = ("staging", "production")
 
 
@@ -38,22 +34,8 @@ RENDERERS = {
 }
 
 
-def check_snapshot(path: Path, value: Any) -> None:
-    text = json.dumps(value, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("MLSTACK_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return
-    assert path.exists(), f"missing golden file {path}: run with MLSTACK_UPDATE_SNAPSHOTS=1"
-    assert text == path.read_text(), (
-        f"{path.relative_to(SNAPSHOTS.parent.parent)} differs from the plan: review the change, "
-        "then regenerate with MLSTACK_UPDATE_SNAPSHOTS=1"
-    )
-
-
+@pytest.mark.golden
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("artefact", sorted(RENDERERS))
 def test_matches_golden_file(shipped_plans: dict[str, Plan], stack: str, artefact: str) -> None:
-    check_snapshot(
-        SNAPSHOTS / stack / f"{artefact}.json", RENDERERS[artefact](shipped_plans[stack])
-    )
+    assert_golden(f"{stack}/{artefact}.json", RENDERERS[artefact](shipped_plans[stack]))
