@@ -11,7 +11,7 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[infra,serving,onnx,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[infra,tooling,serving,onnx,dev]'
 	touch $@
 
 # checkov pins its own dependency set, so it lives in a venv of its own.
