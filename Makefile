@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots check scan clean
+.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots docs check scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ scan: $(STAMP) $(TOOLS_STAMP)
 workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline .github/workflows
+
+## docs: regenerate the generated parts of the docs (policy rule table)
+docs: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from mlstack.catalogue import write_rule_table; write_rule_table(Path('docs/policy.md'))"
 
 ## snapshots: regenerate the golden files after an intended change (review the diff)
 snapshots: $(STAMP)

@@ -6,18 +6,20 @@ Exit codes: 0 no mandatory violation, 1 a mandatory rule is violated, 2 bad conf
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from mlstack.checks import stack_enforcement
-from mlstack.cli.errors import EXIT_OK, EXIT_POLICY
+from mlstack.checks import evaluate, stack_enforcement
+from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
-from mlstack.offline.plan import Plan, PolicyResult
-from mlstack.project import PROJECT_ROOT
+from mlstack.offline.plan import Plan, PlanDocumentError, PolicyResult
+from mlstack.project import PROJECT_ROOT, tiers_file
 from policy_pack.rules import RULES, rule_named
+from policy_pack.settings import tier_of
 
 
 def _resource_label(plan: Plan, urn: str | None) -> str:
@@ -51,6 +53,22 @@ def report(plan: Plan, console: Console) -> None:
     )
 
 
+def judged_plan_file(path: Path, project_dir: Path) -> Plan:
+    """The plan in ``path`` with its policy results. The document's own tier is ignored: the
+    project's declaration decides (a stack it does not list is production)."""
+    try:
+        plan = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError) as err:
+        fail(f"{path}: cannot be read ({err.__class__.__name__})")
+    except json.JSONDecodeError as err:
+        fail(f"{path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+    except PlanDocumentError as err:
+        fail(f"{path}: {err}")
+    plan.tier = tier_of(plan.stack, tiers_file(project_dir))
+    plan.policy = evaluate(plan)
+    return plan
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(
@@ -58,13 +76,26 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Argument(help="Stack to check: staging, production.")
         ] = None,
         all_stacks: Annotated[bool, typer.Option("--all", help="Check every stack.")] = False,
+        plan_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--plan",
+                help="Judge a plan document (mlstack plan --json, or one made elsewhere) "
+                "instead of planning. Its tier comes from policy_pack/tiers.yaml by stack name.",
+            ),
+        ] = None,
         project_dir: ProjectDir = PROJECT_ROOT,
     ) -> None:
         """Run the policy pack over a stack's offline plan.
 
         Exit codes: 0 no mandatory violation, 1 a mandatory rule is violated, 2 bad config.
         """
-        plans = plan_stacks(resolve_stacks(stack, all_stacks, Path(project_dir)), project_dir)
+        if plan_file is not None:
+            if stack is not None or all_stacks:
+                fail("--plan judges the stack the document names: drop STACK and --all")
+            plans = [judged_plan_file(plan_file, Path(project_dir))]
+        else:
+            plans = plan_stacks(resolve_stacks(stack, all_stacks, Path(project_dir)), project_dir)
         console = Console(highlight=False, soft_wrap=True)
         for plan in plans:
             report(plan, console)

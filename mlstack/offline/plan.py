@@ -19,6 +19,10 @@ KNOWN_AFTER_APPLY = "(known after apply)"
 """How a value that only exists after deployment reads in a plan."""
 
 
+class PlanDocumentError(Exception):
+    """A plan document that cannot be read as a plan; the message says what is wrong."""
+
+
 @dataclass(frozen=True)
 class ResourceOptionsRecord:
     """The resource options of a registration that decide what a diff does."""
@@ -114,6 +118,47 @@ class Plan:
 
     def has_mandatory_violation(self) -> bool:
         return any(p.level == "mandatory" for p in self.policy)
+
+    @classmethod
+    def from_json(cls, document: Any) -> Plan:
+        """A plan from its JSON document (``mlstack plan --json``, or one made elsewhere).
+
+        Raises :class:`PlanDocumentError` naming what is missing."""
+        if not isinstance(document, dict):
+            raise PlanDocumentError("a plan document is a JSON object")
+        missing = [k for k in ("stack", "resources") if k not in document]
+        if missing:
+            raise PlanDocumentError(f"the plan document has no {' or '.join(missing)}")
+        resources = []
+        for index, item in enumerate(document["resources"] or []):
+            if not isinstance(item, dict) or not {"urn", "type"} <= set(item):
+                raise PlanDocumentError(f"resources[{index}] needs at least 'urn' and 'type'")
+            options = item.get("options") or {}
+            resources.append(
+                PlannedResource(
+                    urn=str(item["urn"]),
+                    type=str(item["type"]),
+                    name=str(item.get("name") or str(item["urn"]).rsplit("::", 1)[-1]),
+                    parent=item.get("parent"),
+                    custom=bool(item.get("custom", True)),
+                    provider=item.get("provider"),
+                    inputs=dict(item.get("inputs") or {}),
+                    options=ResourceOptionsRecord(
+                        aliases=tuple(options.get("aliases") or ()),
+                        delete_before_replace=bool(options.get("deleteBeforeReplace")),
+                        replace_on_changes=tuple(options.get("replaceOnChanges") or ()),
+                        depends_on=tuple(options.get("dependsOn") or ()),
+                        protect=bool(options.get("protect")),
+                    ),
+                )
+            )
+        return cls(
+            project=str(document.get("project") or "mlstack"),
+            stack=str(document["stack"]),
+            resources=resources,
+            outputs=dict(document.get("outputs") or {}),
+            tier=str(document.get("tier") or "production"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from policy_pack.rules.access import allows_anyone, permission_documents
 from policy_pack.rules.base import (
     Inputs,
     ResourceRule,
@@ -114,19 +115,11 @@ def _ecr_kms(_: str, inputs: Inputs) -> Iterable[str]:
         )
 
 
-def _public_statements(document: object) -> Iterable[str]:
-    for statement in policy_statements(document):
-        if statement.get("Effect") != "Allow" or statement.get("Condition"):
-            continue
-        principal = statement.get("Principal")
-        aws = get(principal, "AWS") if not isinstance(principal, str) else principal
-        if principal == "*" or "*" in strings(aws):
-            yield str(statement.get("Sid") or "a statement")
-
-
 def _ecr_not_public(_: str, inputs: Inputs) -> Iterable[str]:
-    for sid in _public_statements(inputs.get("policy")):
-        yield f"ECR repository policy ({sid}) allows any principal: name the accounts or roles"
+    for statement in policy_statements(inputs.get("policy")):
+        if allows_anyone(statement):
+            sid = statement.get("Sid") or "a statement"
+            yield f"ECR repository policy ({sid}) allows any principal: name the accounts or roles"
 
 
 # --- EKS -------------------------------------------------------------------------------------
@@ -249,14 +242,8 @@ def _iam_no_admin_managed(type_token: str, inputs: Inputs) -> Iterable[str]:
             yield f"{name} grants admin or full-access rights: attach a least-privilege policy"
 
 
-def _documents(type_token: str, inputs: Inputs) -> list[object]:
-    if type_token == IAM_ROLE:
-        return [get(p, "policy") for p in as_list(inputs.get("inlinePolicies"))]
-    return [inputs.get("policy")]
-
-
 def _iam_no_wildcard_actions(type_token: str, inputs: Inputs) -> Iterable[str]:
-    for document in _documents(type_token, inputs):
+    for document in permission_documents(type_token, inputs):
         for statement in policy_statements(document):
             if statement.get("Effect") != "Allow":
                 continue

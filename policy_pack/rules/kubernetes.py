@@ -11,6 +11,7 @@ from policy_pack.rules.base import (
     WORKLOAD,
     Inputs,
     ResourceRule,
+    as_list,
     containers,
     get,
     is_false,
@@ -135,8 +136,52 @@ def _no_token_automount(type_token: str, inputs: Inputs) -> Iterable[str]:
         )
 
 
+HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
+SERVICE = "kubernetes:core/v1:Service"
+EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+
+
+def _no_host_namespaces(type_token: str, inputs: Inputs) -> Iterable[str]:
+    spec = pod_spec(type_token, inputs)
+    for key in HOST_NAMESPACES:
+        if spec is not None and is_true(spec.get(key)):
+            yield f"the pod shares the node's {key.removeprefix('host')} namespace: set {key}=false"
+
+
+def _no_host_path(type_token: str, inputs: Inputs) -> Iterable[str]:
+    spec = pod_spec(type_token, inputs)
+    for volume in as_list(spec.get("volumes") if spec is not None else None):
+        if is_set(get(volume, "hostPath")):
+            yield f"volume '{get(volume, 'name') or '?'}' mounts a path of the node: " + (
+                "use emptyDir, a ConfigMap or a PersistentVolumeClaim"
+            )
+
+
+def _no_added_capabilities(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    added = strings(get(container, "securityContext", "capabilities", "add"))
+    return f"adds capabilities {', '.join(added)}: remove capabilities.add" if added else None
+
+
+def _privileged(_: Mapping[str, Any], container: Mapping[str, Any]) -> str | None:
+    if is_true(get(container, "securityContext", "privileged")):
+        return "runs privileged: remove securityContext.privileged"
+    return None
+
+
+def _service_not_exposed(_: str, inputs: Inputs) -> Iterable[str]:
+    kind = get(inputs, "spec", "type")
+    if kind in EXPOSED_SERVICE_TYPES:
+        yield f"Service of type {kind} exposes the model server outside the cluster: use " + (
+            "ClusterIP behind the ingress or mesh that routes traffic"
+        )
+
+
 def _rule(
-    name: str, description: str, check: Callable[[str, Inputs], Iterable[str]], fix: str, ckv: str
+    name: str,
+    description: str,
+    check: Callable[[str, Inputs], Iterable[str]],
+    fix: str,
+    ckv: str | None,
 ) -> ResourceRule:
     return ResourceRule(
         name=name,
@@ -246,6 +291,34 @@ RULES: tuple[ResourceRule, ...] = (
         _per_container(_high_uid),
         f"set securityContext.runAsUser >= {MIN_UID}",
         "CKV_K8S_40",
+    ),
+    _rule(
+        "k8s-no-host-namespaces",
+        "Pods never share the node's network, PID or IPC namespace.",
+        _no_host_namespaces,
+        "set hostNetwork, hostPID and hostIPC to false in the pod spec",
+        "CKV_K8S_17/CKV_K8S_18/CKV_K8S_19",
+    ),
+    _rule(
+        "k8s-no-host-path",
+        "Pods never mount paths of the node (hostPath volumes).",
+        _no_host_path,
+        "replace hostPath volumes with emptyDir, ConfigMap or PersistentVolumeClaim volumes",
+        None,
+    ),
+    _rule(
+        "k8s-no-added-capabilities",
+        "Containers add no Linux capability and never run privileged.",
+        _per_container(lambda spec, c: _no_added_capabilities(spec, c) or _privileged(spec, c)),
+        "remove securityContext.capabilities.add and securityContext.privileged",
+        "CKV_K8S_25/CKV_K8S_16",
+    ),
+    ResourceRule(
+        name="k8s-service-not-exposed",
+        description="Services stay inside the cluster (no LoadBalancer or NodePort type).",
+        resource_types=(SERVICE,),
+        check=_service_not_exposed,
+        fix="use type ClusterIP; route outside traffic through the cluster's ingress",
     ),
     _rule(
         "k8s-image-digest",

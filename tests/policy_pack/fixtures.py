@@ -221,6 +221,120 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
 }
 
+GITHUB_OIDC = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+GITHUB_TRUST: dict[str, Any] = {
+    "Effect": "Allow",
+    "Principal": {"Federated": GITHUB_OIDC},
+    "Action": "sts:AssumeRoleWithWebIdentity",
+    "Condition": {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:acme/mlstack:environment:production",
+        }
+    },
+}
+SERVICE_TRUST = {
+    "Effect": "Allow",
+    "Principal": {"Service": "sagemaker.amazonaws.com"},
+    "Action": "sts:AssumeRole",
+}
+SCOPED_POLICY = _policy(
+    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/models/*"}
+)
+TOPIC_POLICY = _policy(
+    {
+        "Sid": "CloudWatchAlarms",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": "arn:aws:sns:us-east-1:123456789012:alerts",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    }
+)
+ACCESS_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "iam-trust-no-wildcard-principal": (
+        "aws:iam/role:Role",
+        {"assumeRolePolicy": _policy(SERVICE_TRUST)},
+        {"assumeRolePolicy": _policy(dict(SERVICE_TRUST, Principal={"AWS": "*"}))},
+    ),
+    "iam-web-identity-trust-scoped": (
+        "aws:iam/role:Role",
+        {"assumeRolePolicy": _policy(GITHUB_TRUST)},
+        {
+            "assumeRolePolicy": _policy(
+                dict(
+                    GITHUB_TRUST,
+                    Condition={
+                        "StringEquals": {
+                            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com"
+                        }
+                    },
+                )
+            )
+        },
+    ),
+    "iam-no-not-action": (
+        "aws:iam/rolePolicy:RolePolicy",
+        {"role": "r", "policy": SCOPED_POLICY},
+        {
+            "role": "r",
+            "policy": _policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}),
+        },
+    ),
+    "iam-no-service-wildcard-on-all-resources": (
+        "aws:iam/policy:Policy",
+        {"policy": SCOPED_POLICY},
+        {"policy": _policy({"Effect": "Allow", "Action": ["kms:*"], "Resource": "*"})},
+    ),
+    "resource-policy-not-public": (
+        "aws:sns/topicPolicy:TopicPolicy",
+        {"arn": "arn:aws:sns:us-east-1:123456789012:alerts", "policy": TOPIC_POLICY},
+        {
+            "arn": "arn:aws:sns:us-east-1:123456789012:alerts",
+            "policy": _policy(
+                {"Effect": "Allow", "Principal": "*", "Action": "sns:Publish", "Resource": "*"}
+            ),
+        },
+    ),
+    "security-group-no-open-ingress": (
+        "aws:ec2/securityGroup:SecurityGroup",
+        {
+            "ingress": [
+                {
+                    "fromPort": 443,
+                    "toPort": 443,
+                    "protocol": "tcp",
+                    "cidrBlocks": ["10.40.0.0/16"],
+                    "description": "HTTPS from the VPC",
+                }
+            ]
+        },
+        {
+            "ingress": [
+                {
+                    "fromPort": 443,
+                    "toPort": 443,
+                    "protocol": "tcp",
+                    "cidrBlocks": ["0.0.0.0/0"],
+                    "description": "HTTPS from anywhere",
+                }
+            ]
+        },
+    ),
+    "imds-hop-limit-one": (
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1.0}},
+        {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 2.0}},
+    ),
+    "k8s-service-not-exposed": (
+        "kubernetes:core/v1:Service",
+        {"spec": {"type": "ClusterIP", "ports": [{"port": 80.0}]}},
+        {"spec": {"type": "LoadBalancer", "ports": [{"port": 80.0}]}},
+    ),
+}
+RESOURCE_CASES.update(ACCESS_CASES)
+
+
 HARDENED_CONTAINER: dict[str, Any] = {
     "name": "model-server",
     "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving@sha256:" + "a" * 64,
@@ -259,6 +373,12 @@ def _container(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     return rollout(_with(HARDENED_CONTAINER, edit))
 
 
+def _pod(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    inputs = rollout(HARDENED_CONTAINER)
+    edit(inputs["spec"]["template"]["spec"])
+    return inputs
+
+
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 KUBERNETES_CASES: dict[str, dict[str, Any]] = {
     # rule name: violating Rollout inputs (the hardened rollout passes every rule)
@@ -285,4 +405,15 @@ KUBERNETES_CASES: dict[str, dict[str, Any]] = {
     "k8s-no-service-account-token": rollout(HARDENED_CONTAINER, automount=True),
     "k8s-high-uid": _container(lambda c: c["securityContext"].update(runAsUser=1000.0)),
     "k8s-image-digest": _container(lambda c: c.update(image="serving:1.2.3")),
+    "k8s-no-added-capabilities": _container(
+        lambda c: c["securityContext"]["capabilities"].update(add=["SYS_ADMIN"])
+    ),
 }
+POD_LEVEL_CASES: dict[str, dict[str, Any]] = {
+    # rule name: violating Rollout inputs whose problem is in the pod spec, not a container
+    "k8s-no-host-namespaces": _pod(lambda spec: spec.update(hostNetwork=True, hostPID=True)),
+    "k8s-no-host-path": _pod(
+        lambda spec: spec.update(volumes=[{"name": "docker", "hostPath": {"path": "/var/run"}}])
+    ),
+}
+KUBERNETES_CASES.update(POD_LEVEL_CASES)

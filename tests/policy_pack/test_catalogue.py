@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mlstack.catalogue import with_rule_table
 from policy_pack.rules import RULES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "policy.md"
@@ -32,6 +33,10 @@ def test_required_checkov_checks_are_mapped() -> None:
 
 def test_every_rule_has_a_description_and_a_fix() -> None:
     assert all(r.description and r.fix for r in RULES)
+
+
+def test_docs_rule_table_is_current() -> None:
+    assert with_rule_table(DOCS.read_text()) == DOCS.read_text(), "run make docs"
 
 
 def test_docs_table_lists_every_rule_with_its_checkov_id() -> None:

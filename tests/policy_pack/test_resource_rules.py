@@ -11,6 +11,7 @@ from tests.policy_pack.fixtures import (
     ENDPOINT_CONFIG,
     HARDENED_CONTAINER,
     KUBERNETES_CASES,
+    POD_LEVEL_CASES,
     RESOURCE_CASES,
     ROLLOUT,
     rollout,
@@ -47,7 +48,8 @@ def test_hardened_rollout_passes_kubernetes_rule(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(KUBERNETES_CASES))
 def test_kubernetes_rule_rejects_weakened_rollout(name: str) -> None:
     messages = list(_rule(name).check(ROLLOUT, KUBERNETES_CASES[name]))
-    assert (messages and "model-server" in messages[0]) or name == "k8s-no-service-account-token"
+    pod_level = {"k8s-no-service-account-token", *POD_LEVEL_CASES}
+    assert messages and ("model-server" in messages[0] or name in pod_level)
     assert messages
 
 
