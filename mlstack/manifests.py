@@ -126,3 +126,32 @@ def write_manifests(objects: list[dict[str, Any]], directory: Path) -> list[Path
         path.write_text(RENDER_HEADER + to_yaml(manifest))
         written.append(path)
     return written
+
+
+SCANNED_AS_ANNOTATION = "mlstack.dev/scanned-as"
+"""Marks an object rendered in another kind's shape for scanners (its real kind)."""
+
+
+def as_deployment(workload: dict[str, Any]) -> dict[str, Any]:
+    """A Deployment with the workload's selector and pod template: how schema validation
+    and scanners that do not know Argo's Rollout get to check its pods."""
+    metadata = dict(workload["metadata"])
+    metadata["annotations"] = {
+        **(metadata.get("annotations") or {}),
+        SCANNED_AS_ANNOTATION: workload["kind"],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata,
+        "spec": {
+            "selector": workload["spec"]["selector"],
+            "template": workload["spec"]["template"],
+        },
+    }
+
+
+def scannable(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The objects as scanners can read them: Argo Rollouts become the Deployment they run
+    (same selector and pod template), everything else is unchanged."""
+    return [as_deployment(o) if o.get("kind") == "Rollout" else o for o in objects]

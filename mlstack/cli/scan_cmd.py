@@ -63,6 +63,10 @@ def report(result: ScanReport, console: Console) -> None:
             f"{result.stack} {framework}: {outcome.passed} passed, {len(outcome.failed)} failed, "
             f"{outcome.skipped} skipped, {outcome.parsing_errors} parsing errors"
         )
+    covered = result.results["kubernetes"].checks_by_resource
+    if covered:
+        objects = ", ".join(f"{name} ({count})" for name, count in sorted(covered.items()))
+        console.print(f"{result.stack} kubernetes objects checked (checks run): {objects}")
     console.print(
         f"{result.stack}: {len(result.skips)} checks skipped by "
         f"{SKIPS_FILE.relative_to(PROJECT_ROOT)} (each with its reason)"

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from mlstack.manifests import manifests, write_manifests
+from mlstack.manifests import manifests, scannable, write_manifests
 from mlstack.offline.plan import Plan
 from mlstack.project import PROJECT_ROOT
 from mlstack.scan.terraform_json import Conversion, convert_plan
@@ -72,6 +72,8 @@ class FrameworkResult:
     failed: list[Failure] = field(default_factory=list)
     skipped: int = 0
     parsing_errors: int = 0
+    checks_by_resource: dict[str, int] = field(default_factory=dict)
+    """checkov's resource id -> number of checks that ran on it (passed or failed)."""
 
 
 @dataclass
@@ -118,7 +120,13 @@ def prepare(plan: Plan, workdir: Path, dockerfile: Path = DOCKERFILE) -> tuple[C
     (terraform / "main.tf.json").write_text(json.dumps(conversion.document, indent=2))
     objects = manifests(plan)
     if objects:
-        write_manifests(objects, workdir / "kubernetes")
+        write_manifests(scannable(objects), workdir / "kubernetes")
+        notes += [
+            f"kubernetes: Rollout {o['metadata']['name']} scanned as the Deployment it runs "
+            "(checkov has no checks for Argo's kind; the pod template is the same)"
+            for o in objects
+            if o.get("kind") == "Rollout"
+        ]
     else:
         notes.append("kubernetes: the stack declares no Kubernetes objects")
     if dockerfile.exists():
@@ -148,6 +156,11 @@ def _parse(output: str) -> dict[str, FrameworkResult]:
         result.passed = int(summary.get("passed", 0))
         result.skipped = int(summary.get("skipped", 0))
         result.parsing_errors = int(summary.get("parsing_errors", 0))
+        checked = (report.get("results") or {}).get("passed_checks") or []
+        checked += (report.get("results") or {}).get("failed_checks") or []
+        for check in checked:
+            resource = str(check.get("resource", ""))
+            result.checks_by_resource[resource] = result.checks_by_resource.get(resource, 0) + 1
         result.failed = [
             Failure(
                 check_id=c["check_id"],
@@ -178,7 +191,6 @@ def run_checkov(
         "--skip-download",
         "--output",
         "json",
-        "--quiet",
         "--compact",
     ]
     if skip_ids:

@@ -235,7 +235,7 @@ RULES: tuple[ResourceRule, ...] = (
         check=_iam_web_identity_scoped,
         fix="add StringEquals conditions on '<provider>:sub' (repository and environment, or "
         "namespace and service account) and '<provider>:aud'",
-        checkov_id="CKV_AWS_358",
+        checkov_id="CKV_AWS_393",
     ),
     ResourceRule(
         name="iam-no-not-action",

@@ -10,7 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlstack.manifests import manifests
+from mlstack.manifests import (
+    as_deployment,  # noqa: F401  (re-exported for tests)
+    manifests,
+)
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan, PlannedResource
 from tests.conftest import edit_stack_file, make_project_copy
@@ -69,17 +72,3 @@ def one(plan: Plan, type_token: str) -> PlannedResource:
 def workloads(plan: Plan) -> list[dict[str, Any]]:
     """Objects that run pods (Deployment, Rollout, ...)."""
     return [o for o in objects(plan) if "template" in (o.get("spec") or {})]
-
-
-def as_deployment(workload: dict[str, Any]) -> dict[str, Any]:
-    """A Deployment with the workload's selector and pod template: how schema validation
-    and scanners that do not know Argo's Rollout get to check its pods."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": workload["metadata"],
-        "spec": {
-            "selector": workload["spec"]["selector"],
-            "template": workload["spec"]["template"],
-        },
-    }

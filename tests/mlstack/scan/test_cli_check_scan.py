@@ -4,6 +4,7 @@ endpoint component leaves the volume key out)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,14 @@ def test_scan_of_shipped_stack_passes(stack: str) -> None:
     assert f"{stack} terraform_json:" in result.stdout
     assert "0 failed" in result.stdout
     assert "FAILED" not in result.stdout
+
+
+def test_scan_checks_the_pods_of_the_rollout() -> None:
+    result = runner.invoke(app, ["scan", "production"])
+    assert "Rollout model-server scanned as the Deployment it runs" in result.stdout
+    covered = next(line for line in result.stdout.splitlines() if "objects checked" in line)
+    match = re.search(r"Deployment\.[\w-]+\.model-server \((\d+)\)", covered)
+    assert match and int(match[1]) >= 40, covered
 
 
 @pytest.fixture(scope="module")
