@@ -160,5 +160,5 @@ def test_every_single_check_rule_mapping_is_proven() -> None:
 UNKNOWN_TO_CHECKOV = {"CKV_AWS_32", "CKV_AWS_355"}
 """CKV_AWS_355 is one of checkov's cloudsplaining-based IAM checks, which fail on terraform_json
 input ("unhashable type: 'list'") and report nothing; iam-no-service-wildcard-on-all-resources
-checks it instead. checkov's terraform_json runner returns UNKNOWN for CKV_AWS_32 on any policy document (it
-indexes the attribute as an HCL list); the ecr-no-public-policy rule checks it instead."""
+checks it instead. checkov's terraform_json runner returns UNKNOWN for CKV_AWS_32 on any
+policy document (it indexes the attribute as an HCL list); ecr-no-public-policy checks it."""
