@@ -5,8 +5,10 @@ TOOLS_VENV ?= .venv-tools
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
+# The workflows run Python 3.11 on Linux; the locks hold hashes of every file of each pin.
+LOCK_FLAGS := --generate-hashes --python-version 3.11 --universal --quiet --no-header
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots docs check scan clean
+.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots docs lock check scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +60,11 @@ scan: $(STAMP) $(TOOLS_STAMP)
 workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline .github/workflows
+
+## lock: the hash-locked requirements the workflows install (pulumi up; the smoke test)
+lock: $(STAMP)
+	$(BIN)/uv pip compile infra/requirements.txt $(LOCK_FLAGS) -o infra/requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra infra --extra tooling $(LOCK_FLAGS) -o mlstack/requirements.lock
 
 ## docs: regenerate the generated parts of the docs (policy rule table)
 docs: $(STAMP)

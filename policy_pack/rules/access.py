@@ -159,10 +159,20 @@ def _iam_no_not_action(type_token: str, inputs: Inputs) -> Iterable[str]:
 _SERVICE_WILDCARD = re.compile(r"^(?P<service>[a-z0-9-]+):\*$", re.IGNORECASE)
 
 
+def _scoped_by_condition(statement: Mapping[str, Any]) -> bool:
+    """Whether a condition narrows the statement to known accounts, networks or tagged
+    resources (``aws:ResourceTag/...``, ``aws:RequestTag/...``)."""
+    keys = _condition_keys(statement)
+    tagged = any(k.startswith(("aws:resourcetag/", "aws:requesttag/")) for k in keys)
+    return tagged or bool(keys & RESTRICTING_CONDITION_KEYS)
+
+
 def _iam_no_service_wildcard_on_everything(type_token: str, inputs: Inputs) -> Iterable[str]:
     for document in permission_documents(type_token, inputs):
         for statement in policy_statements(document):
             if statement.get("Effect") != "Allow" or "*" not in strings(statement.get("Resource")):
+                continue
+            if _scoped_by_condition(statement):
                 continue
             for action in strings(statement.get("Action")):
                 match = _SERVICE_WILDCARD.match(action)

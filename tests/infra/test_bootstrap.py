@@ -1,0 +1,88 @@
+"""bootstrap/: the GitHub OIDC provider and the workflow roles, planned offline and judged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from mlstack.checks import evaluate
+from mlstack.offline.harness import PlanConfigError, run_plan
+from mlstack.offline.plan import Plan
+from mlstack.project import PROJECT_ROOT
+
+BOOTSTRAP = PROJECT_ROOT / "bootstrap"
+ROLE = "aws:iam/role:Role"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    plan = run_plan("github", BOOTSTRAP)
+    plan.policy = evaluate(plan)
+    return plan
+
+
+def _roles(plan: Plan) -> dict[str, dict]:
+    return {r.inputs["name"]: r.inputs for r in plan.of_type(ROLE)}
+
+
+def test_one_provider_for_github_with_the_sts_audience(plan: Plan) -> None:
+    (provider,) = plan.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+def test_each_role_trusts_one_repository_environment_exactly(plan: Plan) -> None:
+    roles = _roles(plan)
+    assert set(roles) == {"mlstack-github-preview", "mlstack-github-staging",
+                          "mlstack-github-production"}  # fmt: skip
+    for name, inputs in roles.items():
+        (statement,) = json.loads(inputs["assumeRolePolicy"])["Statement"]
+        condition = statement["Condition"]
+        assert set(condition) == {"StringEquals"}, "no wildcard matching"
+        subject = f"repo:acme/mlstack:environment:{name.removeprefix('mlstack-github-')}"
+        assert condition["StringEquals"] == {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": subject,
+        }
+
+
+def test_the_preview_role_only_reads(plan: Plan) -> None:
+    policy = json.loads(_roles(plan)["mlstack-github-preview"]["inlinePolicies"][0]["policy"])
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    verbs = ("Describe", "Get", "List")
+    assert all(a.split(":", 1)[1].startswith(verbs) for a in actions), actions
+    assert "s3:GetObject" not in actions and not any(a.startswith("kms:Decrypt") for a in actions)
+
+
+def test_the_deploy_roles_are_scoped_to_the_kits_resources(plan: Plan) -> None:
+    policy = json.loads(_roles(plan)["mlstack-github-production"]["inlinePolicies"][0]["policy"])
+    for statement in policy["Statement"]:
+        resources = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        if "*" in resources and statement["Sid"] != "ReadEverything":
+            assert "Condition" in statement, statement["Sid"]
+        else:
+            assert all("mlstack" in r or r == "*" or "oidc-provider" in r for r in resources)
+
+
+def test_the_bootstrap_passes_the_policy_pack_as_production(plan: Plan) -> None:
+    assert plan.tier == "production"
+    assert plan.policy == []
+
+
+def test_a_repository_not_owner_slash_name_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "bootstrap"
+    copy.mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (copy / name).write_text((BOOTSTRAP / name).read_text())
+    (copy / "Pulumi.github.yaml").write_text(
+        "config:\n  aws:region: us-east-1\n  mlstack-bootstrap:repository: just-a-name\n"
+    )
+    with pytest.raises((PlanConfigError, pulumi.RunError), match="owner/name"):
+        run_plan("github", copy)
