@@ -17,7 +17,7 @@ from mlstack.checks import evaluate, stack_enforcement
 from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
 from mlstack.offline.plan import Plan, PlanDocumentError, PolicyResult
-from mlstack.project import PROJECT_ROOT, tiers_file
+from mlstack.project import tiers_file
 from policy_pack.rules import RULES, rule_named
 from policy_pack.settings import tier_of
 
@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 "instead of planning. Its tier comes from policy_pack/tiers.yaml by stack name.",
             ),
         ] = None,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Run the policy pack over a stack's offline plan.
 

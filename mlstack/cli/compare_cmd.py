@@ -12,7 +12,6 @@ from mlstack.cli.errors import fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks
 from mlstack.diff import diff_plans, render_markdown
 from mlstack.offline.plan import Plan
-from mlstack.project import PROJECT_ROOT
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -26,7 +25,7 @@ def register(app: typer.Typer) -> None:
         base: Annotated[str, typer.Argument(help="The reference stack, e.g. staging.")],
         other: Annotated[str, typer.Argument(help="The stack compared to it, e.g. production.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Show how stack OTHER differs from stack BASE (resources, inputs, sizing, rollout).
 

@@ -15,7 +15,6 @@ from mlstack.cli.plan_cmd import ProjectDir
 from mlstack.diff import PlanDiff, diff_plans, render_markdown
 from mlstack.offline.at_ref import RefPlanError, locate, plan_document, resolve_ref, worktree
 from mlstack.offline.stack_files import StackFileError, load_project
-from mlstack.project import PROJECT_ROOT
 
 HEAD_LABEL = "working tree"
 
@@ -62,7 +61,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--base", help="Git ref to diff against, e.g. origin/main.")
         ],
         as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Show how the working tree changes a stack's offline plan against git ref BASE.
 

@@ -14,7 +14,6 @@ import typer
 
 from mlstack.cli.errors import EXIT_REMOTE, fail
 from mlstack.cli.plan_cmd import ProjectDir
-from mlstack.project import PROJECT_ROOT
 
 Region = Annotated[
     str | None,
@@ -103,7 +102,7 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the diff, leave the file.")
         ] = False,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Point a stack at an approved model version: a one-line change of its stack file.
 

@@ -16,15 +16,25 @@ from mlstack.cli.render import render_plan
 from mlstack.offline.harness import PlanConfigError, PlanRuntimeError, run_plan
 from mlstack.offline.plan import Plan
 from mlstack.offline.stack_files import StackFileError, load_project
-from mlstack.project import PROJECT_ROOT
+from mlstack.project import choose_project
+
+
+def _project(given: Path | None) -> Path:
+    project, note = choose_project(given)
+    if note:
+        sys.stderr.write(f"{note}\n")
+    return project
+
 
 ProjectDir = Annotated[
     Path,
     typer.Option(
         "--project-dir",
-        help="Directory holding Pulumi.yaml (default: this checkout).",
+        help="Directory holding Pulumi.yaml (default: found from the current directory "
+        "upward, as pulumi finds it; else the installed checkout).",
         file_okay=False,
         exists=True,
+        callback=_project,
     ),
 ]
 
@@ -76,7 +86,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         all_stacks: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON plan.")] = False,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Show what a stack would deploy, offline, with policy results.
 

@@ -11,7 +11,6 @@ import typer
 from mlstack.cli.errors import EXIT_OK, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stack
 from mlstack.manifests import helm_releases, manifests, write_manifests
-from mlstack.project import PROJECT_ROOT
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +20,7 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[
             Path, typer.Argument(help="Output directory (created; earlier renders replaced).")
         ],
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Write every Kubernetes object of STACK's offline plan to DIR, one YAML file per
         object (<kind>-<name>.yaml), for review and for scanners such as checkov.

@@ -14,7 +14,6 @@ import typer
 
 from mlstack.cli.errors import EXIT_REMOTE, fail
 from mlstack.cli.plan_cmd import ProjectDir
-from mlstack.project import PROJECT_ROOT
 
 ENDPOINT_ENV = "MLSTACK_ENDPOINT_NAME"
 ENDPOINT_OUTPUT = "endpointName"
@@ -74,7 +73,7 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--max-latency-ms", help="Latency budget in ms.", min=0)
         ] = 2000.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-        project_dir: ProjectDir = PROJECT_ROOT,
+        project_dir: ProjectDir = None  # type: ignore[assignment],
     ) -> None:
         """Invoke STACK's endpoint with the example payload; check status, shape and latency.
 
