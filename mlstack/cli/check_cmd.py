@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 "instead of planning. Its tier comes from policy_pack/tiers.yaml by stack name.",
             ),
         ] = None,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Run the policy pack over a stack's offline plan.
 

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         base: Annotated[str, typer.Argument(help="The reference stack, e.g. staging.")],
         other: Annotated[str, typer.Argument(help="The stack compared to it, e.g. production.")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Show how stack OTHER differs from stack BASE (resources, inputs, sizing, rollout).
 

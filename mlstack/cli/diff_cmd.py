@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--base", help="Git ref to diff against, e.g. origin/main.")
         ],
         as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Show how the working tree changes a stack's offline plan against git ref BASE.
 

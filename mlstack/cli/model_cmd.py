@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the diff, leave the file.")
         ] = False,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Point a stack at an approved model version: a one-line change of its stack file.
 

@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         all_stacks: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON plan.")] = False,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Show what a stack would deploy, offline, with policy results.
 

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[
             Path, typer.Argument(help="Output directory (created; earlier renders replaced).")
         ],
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Write every Kubernetes object of STACK's offline plan to DIR, one YAML file per
         object (<kind>-<name>.yaml), for review and for scanners such as checkov.

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--keep", help="Write the scanned files here instead of a temp dir."),
         ] = None,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Run checkov offline over a stack's resources, manifests and Dockerfile.
 

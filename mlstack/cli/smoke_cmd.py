@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--max-latency-ms", help="Latency budget in ms.", min=0)
         ] = 2000.0,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-        project_dir: ProjectDir = None  # type: ignore[assignment],
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
         """Invoke STACK's endpoint with the example payload; check status, shape and latency.
 

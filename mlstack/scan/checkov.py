@@ -28,6 +28,7 @@ from mlstack.manifests import manifests, scannable, write_manifests
 from mlstack.offline.plan import Plan
 from mlstack.project import PROJECT_ROOT
 from mlstack.scan.terraform_json import Conversion, convert_plan
+from policy_pack.rules.instance_storage import has_instance_store
 
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
 DOCKERFILE = PROJECT_ROOT / "serving" / "Dockerfile"
@@ -202,9 +203,46 @@ def run_checkov(
     return _parse(completed.stdout)
 
 
+VOLUME_KMS_CHECK = "CKV_AWS_98"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+
+
+def _instance_store_configs(plan: Plan) -> set[str]:
+    """Names of endpoint configurations whose every variant keeps its storage on
+    hardware-encrypted instance store, where AWS refuses a volume KMS key."""
+    names = set()
+    for resource in plan.of_type(ENDPOINT_CONFIG):
+        variants = resource.inputs.get("productionVariants") or []
+        types = [str(v.get("instanceType", "")) for v in variants if isinstance(v, dict)]
+        if types and all(has_instance_store(t) for t in types):
+            names.add(resource.name)
+    return names
+
+
+def _exempt_instance_store(plan: Plan, result: FrameworkResult) -> list[str]:
+    """Move CKV_AWS_98 failures of instance-store endpoint configurations out of the failures
+    (checkov asks for a key AWS would refuse); returns a note per exempted resource."""
+    exempt = _instance_store_configs(plan)
+    kept, notes = [], []
+    for failure in result.failed:
+        name = failure.resource.rsplit(".", 1)[-1]
+        if failure.check_id == VOLUME_KMS_CHECK and name in exempt:
+            result.skipped += 1
+            notes.append(
+                f"terraform_json: {VOLUME_KMS_CHECK} not applicable to {name}: its instance "
+                "type keeps ML storage on instance store, encrypted by the hardware; AWS "
+                "refuses a volume KMS key there"
+            )
+        else:
+            kept.append(failure)
+    result.failed = kept
+    return notes
+
+
 def scan(plan: Plan, workdir: Path, dockerfile: Path = DOCKERFILE) -> ScanReport:
     """Prepare the inputs of one stack and scan them."""
     skips = [s for s in load_skips() if s.applies_to(plan.stack)]
     conversion, notes = prepare(plan, workdir, dockerfile)
     results = run_checkov(workdir, [s.id for s in skips])
+    notes += _exempt_instance_store(plan, results["terraform_json"])
     return ScanReport(plan.stack, results, conversion, skips, notes)

@@ -18,6 +18,7 @@ from policy_pack.rules.base import (
     policy_statements,
     strings,
 )
+from policy_pack.rules.instance_storage import has_instance_store
 
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 MODEL = "aws:sagemaker/model:Model"
@@ -51,9 +52,19 @@ SUPPORTED_EKS_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"
 
 def _endpoint_config_kms(_: str, inputs: Inputs) -> Iterable[str]:
     variants = as_list(inputs.get("productionVariants"))
-    serverless = variants and all(is_set(get(v, "serverlessConfig")) for v in variants)
-    if not serverless and not is_set(inputs.get("kmsKeyArn")):
-        yield "endpoint configuration has no KMS key for its ML storage volumes: set kms_key_arn"
+    # Serverless variants have no volume; instance-store types are encrypted by the hardware
+    # and AWS refuses a volume key for them.
+    exempt = [
+        v
+        for v in variants
+        if is_set(get(v, "serverlessConfig")) or has_instance_store(str(get(v, "instanceType")))
+    ]
+    if variants and len(exempt) == len(variants):
+        return
+    if not is_set(inputs.get("kmsKeyArn")):
+        yield "endpoint configuration has no KMS key for its ML storage volumes: the " + (
+            "endpoint component must pass the stack's key (mlstack:registry's KMS key)"
+        )
 
 
 def _data_capture_kms(_: str, inputs: Inputs) -> Iterable[str]:
@@ -278,7 +289,9 @@ RULES: tuple[ResourceRule, ...] = (
         description="SageMaker endpoint configurations encrypt their ML storage volumes with KMS.",
         resource_types=(ENDPOINT_CONFIG,),
         check=_endpoint_config_kms,
-        fix="set kms_key_arn on the endpoint configuration to the stack's KMS key",
+        fix="keep the stack's KMS key on the endpoint configuration: the endpoint component "
+        "sets it for every mlstack:sagemaker.instanceType that takes one (instance-store "
+        "types such as ml.g5.* are encrypted by the hardware and exempt)",
         checkov_id="CKV_AWS_98",
     ),
     ResourceRule(
