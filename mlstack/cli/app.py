@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from mlstack.cli import (
@@ -18,6 +21,9 @@ from mlstack.cli import (
 
 app = typer.Typer(
     name="mlstack",
+    # Plain help: paragraphs rewrap to the terminal and flags show no type placeholder.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
     help="Plan, check and operate the mlstack stacks (offline plan needs no cloud credentials).",
     no_args_is_help=True,
     add_completion=False,
@@ -25,8 +31,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlstack {version('mlstack')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
     """mlstack: ship machine-learning models to AWS with Pulumi."""
 
 

@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
                 fail("--plan judges the stack the document names: drop STACK and --all")
             plans = [judged_plan_file(plan_file, Path(project_dir))]
         else:
-            plans = plan_stacks(resolve_stacks(stack, all_stacks, Path(project_dir)), project_dir)
+            plans = plan_stacks(
+                resolve_stacks(stack, all_stacks, Path(project_dir), "check"), project_dir
+            )
         console = Console(highlight=False, soft_wrap=True)
         for plan in plans:
             report(plan, console)

@@ -42,6 +42,7 @@ def _print_version(version: object, as_json: bool, verb: str) -> None:
 
 def register(app: typer.Typer) -> None:
     model = typer.Typer(
+        rich_markup_mode=None,
         name="model",
         help="Register, approve and promote model versions (SageMaker Model Registry).",
         no_args_is_help=True,

@@ -59,10 +59,17 @@ def plan_stacks(stacks: list[str], project_dir: Path) -> list[Plan]:
     return plans
 
 
-def resolve_stacks(stack: str | None, all_stacks: bool, project_dir: Path) -> list[str]:
+def resolve_stacks(
+    stack: str | None, all_stacks: bool, project_dir: Path, command: str = "plan"
+) -> list[str]:
     """The stacks named on the command line, or every stack file with ``--all``."""
-    if all_stacks == (stack is not None):
-        fail("name one STACK or pass --all (e.g. 'mlstack plan production')")
+    if all_stacks and stack is not None:
+        fail(
+            f"give STACK ('{stack}') or --all, not both: 'mlstack {command} {stack}' or "
+            f"'mlstack {command} --all'"
+        )
+    if not all_stacks and stack is None:
+        fail(f"name one STACK or pass --all (e.g. 'mlstack {command} production')")
     if stack is not None:
         return [stack]
     try:

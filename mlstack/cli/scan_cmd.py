@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 clean, 1 a check failed, 2 bad config, usage or checkov missing.
         """
-        plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir), project_dir)
+        plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir, "scan"), project_dir)
         console = Console(highlight=False, soft_wrap=True)
         failed = False
         for plan in plans:

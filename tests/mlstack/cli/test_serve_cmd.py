@@ -77,5 +77,5 @@ def test_serve_rejects_a_missing_model_dir(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 2
-    assert "is not a directory" in result.stderr
+    assert "does not exist" in result.stderr
     assert "python -m serving.example" in result.stderr
