@@ -8,12 +8,31 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed
 # The workflows run Python 3.11 on Linux; the locks hold hashes of every file of each pin.
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --universal --quiet --no-header
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots docs lock check scan clean
+.PHONY: venv-check install tools plan test lint format bench-plan bench-serve workflows snapshots docs lock check scan clean
 
-$(STAMP): pyproject.toml
+# The Python range of pyproject.toml's requires-python, checked before anything installs.
+PYTHON_CHECK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v < (3, 14) else 1)
+
+# A .venv left by a failed install or made by another Python is removed when make starts,
+# so the install below rebuilds it instead of reusing it.
+ifneq ($(wildcard $(VENV)),)
+ifneq ($(shell $(BIN)/python -c '$(PYTHON_CHECK)' 2>/dev/null && echo ok),ok)
+$(info $(VENV) is unusable or of an unsupported Python: rebuilding it)
+$(shell rm -rf $(VENV))
+endif
+endif
+
+# Before installing: an unsupported $(PYTHON) stops with the fix.
+venv-check:
+	@if [ ! -e $(STAMP) ] && ! $(PYTHON) -c '$(PYTHON_CHECK)' 2>/dev/null; then \
+		echo "mlstack needs Python 3.10 to 3.13 (pyproject.toml); $(PYTHON) is" \
+		"$$($(PYTHON) -V 2>&1 || echo missing). Run e.g.: make PYTHON=python3.12 plan" >&2; exit 2; fi
+
+$(STAMP): pyproject.toml | venv-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[infra,tooling,serving,onnx,dev]'
+	@# setuptools warns about every editable install of a flat layout; the layout is deliberate.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[infra,tooling,serving,onnx,dev]'
 	touch $@
 
 # checkov pins its own dependency set, so it lives in a venv of its own.
