@@ -289,8 +289,8 @@ RULES: tuple[ResourceRule, ...] = (
         "pods cannot take the node role's credentials.",
         resource_types=(LAUNCH_TEMPLATE, INSTANCE),
         check=_imds_hop_limit,
-        fix="set metadata_options.http_put_response_hop_limit to 1 in the component that "
-        "declares the launch template; pods get AWS access through IRSA",
+        fix="keep the node launch template's metadata hop limit at 1 (cluster component, "
+        "mlstack:eks.nodeGroup); pods reach AWS through IRSA",
         checkov_id="CKV_AWS_341",
     ),
 )

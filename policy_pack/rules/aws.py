@@ -299,14 +299,15 @@ RULES: tuple[ResourceRule, ...] = (
         description="Captured inference data is encrypted with the stack's KMS key.",
         resource_types=(ENDPOINT_CONFIG,),
         check=_data_capture_kms,
-        fix="set data_capture_config.kms_key_id",
+        fix="keep the stack's KMS key on captured data (endpoint component) while "
+        "mlstack:sagemaker.dataCapture.enabled is true",
     ),
     ResourceRule(
         name="sagemaker-model-network-isolation",
         description="SageMaker models run with network isolation (no outbound calls).",
         resource_types=(MODEL,),
         check=_model_network_isolation,
-        fix="set enable_network_isolation=True on the model",
+        fix="set mlstack:sagemaker.networkIsolation: true",
         checkov_id="CKV_AWS_370",
     ),
     ResourceRule(
@@ -314,7 +315,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="Model Monitor data-quality jobs encrypt their reports with KMS.",
         resource_types=(DATA_QUALITY_JOB,),
         check=_monitor_output_kms,
-        fix="set data_quality_job_output_config.kms_key_id",
+        fix="keep the stack's KMS key on the drift reports (drift component, "
+        "mlstack:monitoring.drift)",
         checkov_id="CKV_AWS_367",
     ),
     ResourceRule(
@@ -322,7 +324,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="Model Monitor data-quality jobs encrypt their storage volumes with KMS.",
         resource_types=(DATA_QUALITY_JOB,),
         check=_monitor_volume_kms,
-        fix="set job_resources.cluster_config.volume_kms_key_id",
+        fix="keep the stack's KMS key on the drift job's volume (drift component, "
+        "mlstack:monitoring.drift)",
         checkov_id="CKV_AWS_368",
     ),
     ResourceRule(
@@ -330,7 +333,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="Model Monitor data-quality jobs encrypt traffic between their instances.",
         resource_types=(DATA_QUALITY_JOB,),
         check=_monitor_traffic_encryption,
-        fix="set network_config.enable_inter_container_traffic_encryption=True",
+        fix="keep inter-container traffic encryption on (drift component, "
+        "mlstack:monitoring.drift)",
         checkov_id="CKV_AWS_369",
     ),
     ResourceRule(
@@ -338,7 +342,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="ECR repositories use immutable tags, so a deployed tag never changes.",
         resource_types=(ECR_REPOSITORY,),
         check=_ecr_immutable,
-        fix="set image_tag_mutability='IMMUTABLE'",
+        fix="keep tags immutable (registry component, mlstack:registry): release each image under"
+        " a new tag",
         checkov_id="CKV_AWS_51",
     ),
     ResourceRule(
@@ -346,7 +351,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="ECR repositories scan every pushed image for vulnerabilities.",
         resource_types=(ECR_REPOSITORY,),
         check=_ecr_scan_on_push,
-        fix="set image_scanning_configuration.scan_on_push=True",
+        fix="keep scan on push on (registry component, mlstack:registry)",
         checkov_id="CKV_AWS_163",
     ),
     ResourceRule(
@@ -354,7 +359,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="ECR repositories are encrypted with a KMS key.",
         resource_types=(ECR_REPOSITORY,),
         check=_ecr_kms,
-        fix="set encryption_configurations=[{encryption_type: 'KMS', kms_key: <key arn>}]",
+        fix="keep the stack's KMS key on the repository (registry component, mlstack:registry)",
         checkov_id="CKV_AWS_136",
     ),
     ResourceRule(
@@ -370,8 +375,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="EKS clusters send all five control-plane log types to CloudWatch.",
         resource_types=(EKS_CLUSTER,),
         check=_eks_logging,
-        fix="set enabled_cluster_log_types to api, audit, authenticator, "
-        "controllerManager, scheduler",
+        fix="keep all five control-plane log types on (cluster component, mlstack:eks)",
         checkov_id="CKV_AWS_37",
     ),
     ResourceRule(
@@ -379,7 +383,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="EKS API endpoints are private.",
         resource_types=(EKS_CLUSTER,),
         check=_eks_public_endpoint,
-        fix="set vpc_config.endpoint_public_access=False (reach the API from the VPC)",
+        fix="set mlstack:eks.endpointAccess: private (reach the API from the VPC)",
         checkov_id="CKV_AWS_39",
     ),
     ResourceRule(
@@ -387,7 +391,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="A public EKS API endpoint, where opted in, is limited to listed CIDRs.",
         resource_types=(EKS_CLUSTER,),
         check=_eks_public_cidrs,
-        fix="list the allowed CIDRs in vpc_config.public_access_cidrs (never 0.0.0.0/0)",
+        fix="list your networks in mlstack:eks.publicAccessCidrs (never 0.0.0.0/0), or set "
+        "mlstack:eks.endpointAccess: private",
         checkov_id="CKV_AWS_38",
     ),
     ResourceRule(
@@ -395,7 +400,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="EKS clusters envelope-encrypt Kubernetes secrets with KMS.",
         resource_types=(EKS_CLUSTER,),
         check=_eks_secrets_encryption,
-        fix="set encryption_config={provider: {key_arn: <key arn>}, resources: ['secrets']}",
+        fix="keep secrets encrypted with the stack's KMS key (cluster component, mlstack:eks)",
         checkov_id="CKV_AWS_58",
     ),
     ResourceRule(
@@ -403,7 +408,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="EKS clusters run a Kubernetes version EKS supports.",
         resource_types=(EKS_CLUSTER,),
         check=_eks_version,
-        fix=f"set the cluster version to one of {', '.join(SUPPORTED_EKS_VERSIONS)}",
+        fix="set mlstack:eks.kubernetesVersion to a version EKS supports",
         checkov_id="CKV_AWS_339",
     ),
     ResourceRule(
@@ -411,7 +416,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="SNS topics are encrypted with KMS.",
         resource_types=(SNS_TOPIC,),
         check=_sns_kms,
-        fix="set kms_master_key_id on the topic",
+        fix="keep the stack's KMS key on the alert topic (monitoring component, "
+        "mlstack:monitoring)",
         checkov_id="CKV_AWS_26",
     ),
     ResourceRule(
@@ -419,7 +425,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="CloudWatch alarm actions are never disabled.",
         resource_types=(METRIC_ALARM,),
         check=_alarm_actions_enabled,
-        fix="remove actions_enabled=False from the alarm",
+        fix="keep alarm actions enabled (alarms component, mlstack:monitoring.alarms)",
         checkov_id="CKV_AWS_319",
     ),
     ResourceRule(
@@ -427,14 +433,16 @@ RULES: tuple[ResourceRule, ...] = (
         description="Every CloudWatch alarm notifies someone when it fires.",
         resource_types=(METRIC_ALARM,),
         check=_alarm_notifies,
-        fix="set alarm_actions (and ok_actions) to the stack's SNS topic",
+        fix="keep the alert topic as the alarm's action (alarms component); subscribe people with"
+        " mlstack:monitoring.emailSubscriptions or httpsSubscriptions",
     ),
     ResourceRule(
         name="log-group-retention",
         description="CloudWatch log groups expire their logs after a set number of days.",
         resource_types=(LOG_GROUP,),
         check=_log_retention,
-        fix="set retention_in_days on the log group",
+        fix="set mlstack:monitoring.logRetentionDays (flow logs: "
+        "mlstack:network.flowLogRetentionDays; EKS: mlstack:eks.controlPlaneLogRetentionDays)",
         checkov_id="CKV_AWS_66",
     ),
     ResourceRule(
@@ -442,7 +450,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="CloudWatch log groups are encrypted with KMS.",
         resource_types=(LOG_GROUP,),
         check=_log_kms,
-        fix="set kms_key_id on the log group",
+        fix="keep the stack's KMS key on the log group (the component that declares it)",
         checkov_id="CKV_AWS_158",
     ),
     ResourceRule(
@@ -450,7 +458,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="Customer-managed symmetric KMS keys rotate their key material.",
         resource_types=(KMS_KEY,),
         check=_kms_rotation,
-        fix="set enable_key_rotation=True",
+        fix="keep key rotation on (registry component, mlstack:registry)",
         checkov_id="CKV_AWS_7",
     ),
     ResourceRule(
@@ -458,8 +466,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="S3 public access blocks set all four flags.",
         resource_types=(PUBLIC_ACCESS_BLOCK,),
         check=_s3_public_access_block,
-        fix="set block_public_acls, block_public_policy, ignore_public_acls and "
-        "restrict_public_buckets to True",
+        fix="keep all four public access block flags on (registry component, mlstack:registry)",
         checkov_id="CKV_AWS_53/54/55/56",
     ),
     ResourceRule(
@@ -483,7 +490,8 @@ RULES: tuple[ResourceRule, ...] = (
         description="Node launch templates require IMDSv2 (session tokens).",
         resource_types=(LAUNCH_TEMPLATE,),
         check=_launch_template_imdsv2,
-        fix="set metadata_options.http_tokens='required'",
+        fix="keep IMDSv2 required on the node launch template (cluster component, "
+        "mlstack:eks.nodeGroup)",
         checkov_id="CKV_AWS_79",
     ),
     ResourceRule(
@@ -491,6 +499,7 @@ RULES: tuple[ResourceRule, ...] = (
         description="Node launch templates encrypt their EBS volumes.",
         resource_types=(LAUNCH_TEMPLATE,),
         check=_launch_template_ebs_encrypted,
-        fix="set block_device_mappings[].ebs.encrypted='true' with the stack's kms_key_id",
+        fix="keep node volumes encrypted with the stack's KMS key (cluster component, "
+        "mlstack:eks.nodeGroup)",
     ),
 )

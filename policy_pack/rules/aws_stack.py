@@ -129,34 +129,37 @@ RULES: tuple[StackRule, ...] = (
         name="s3-bucket-public-access-block",
         description="Every S3 bucket has a public access block.",
         check=_bucket_public_access_block,
-        fix="add an aws.s3.BucketPublicAccessBlock with all four flags for the bucket",
+        fix="give the bucket a public access block with all four flags, as the registry component"
+        " does for the artifacts bucket",
         checkov_id="CKV2_AWS_6",
     ),
     StackRule(
         name="s3-bucket-versioning",
         description="Every S3 bucket keeps object versions.",
         check=_bucket_versioning,
-        fix="add an aws.s3.BucketVersioning with status 'Enabled' for the bucket",
+        fix="turn on versioning for the bucket, as the registry component does "
+        "(mlstack:registry.noncurrentArtifactExpiryDays)",
         checkov_id="CKV_AWS_21",
     ),
     StackRule(
         name="s3-bucket-kms-encryption",
         description="Every S3 bucket encrypts new objects with KMS by default.",
         check=_bucket_kms,
-        fix="add an aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms'",
+        fix="encrypt the bucket with the stack's KMS key, as the registry component does",
         checkov_id="CKV_AWS_145",
     ),
     StackRule(
         name="s3-bucket-tls-only",
         description="Every S3 bucket refuses requests without TLS.",
         check=_bucket_tls_only,
-        fix="add a bucket policy statement denying s3:* when aws:SecureTransport is false",
+        fix="deny requests without TLS in the bucket policy, as the registry component does",
     ),
     StackRule(
         name="vpc-flow-logs",
         description="Every VPC records flow logs.",
         check=_vpc_flow_logs,
-        fix="add an aws.ec2.FlowLog with vpc_id set to the VPC",
+        fix="keep flow logs on for the VPC (network component, "
+        "mlstack:network.flowLogRetentionDays)",
         checkov_id="CKV2_AWS_11",
     ),
 )

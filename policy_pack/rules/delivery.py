@@ -321,7 +321,7 @@ RULES: tuple[StackRule, ...] = (
         name="production-data-capture",
         description="Production endpoint configurations capture a sample of their traffic.",
         check=_production_data_capture,
-        fix="enable data capture on the endpoint configuration with a sampling percentage",
+        fix="set mlstack:sagemaker.dataCapture.enabled: true",
         scope=Scope.PRODUCTION,
     ),
     StackRule(
@@ -335,7 +335,7 @@ RULES: tuple[StackRule, ...] = (
         name="production-multi-az",
         description="Production models and nodes run in subnets of at least two AZs.",
         check=_multi_az,
-        fix="give the model's VPC config and the node groups subnets in two or more AZs",
+        fix="set mlstack:network.availabilityZones: 3",
         scope=Scope.PRODUCTION,
     ),
     StackRule(
@@ -343,7 +343,7 @@ RULES: tuple[StackRule, ...] = (
         description="Production serves an image pinned by digest (or a registered model "
         "package version).",
         check=_image_digest,
-        fix="deploy <repository>@sha256:<digest> or a model package version",
+        fix="set mlstack:model.packageVersion (SageMaker) and mlstack:kubernetes.imageDigest (EKS)",
         scope=Scope.PRODUCTION,
     ),
     StackRule(
@@ -351,6 +351,7 @@ RULES: tuple[StackRule, ...] = (
         description="Wherever traffic is captured, a scheduled Model Monitor job watches it "
         "for drift.",
         check=_drift_monitoring,
-        fix="add a data-quality job definition on the endpoint and a monitoring schedule",
+        fix="set mlstack:monitoring.drift.enabled: true with its baselines (or turn off "
+        "mlstack:sagemaker.dataCapture)",
     ),
 )

@@ -45,3 +45,24 @@ def test_docs_table_lists_every_rule_with_its_checkov_id() -> None:
         row = next((ln for ln in text.splitlines() if ln.startswith(f"| `{rule.name}`")), None)
         assert row is not None, f"docs/policy.md has no row for {rule.name}"
         assert (rule.checkov_id or "none") in row, f"{rule.name}: checkov id missing in docs"
+
+
+CONFIGURABLE = {
+    # rules a stack file can break: their fix names the config key that mends it
+    "sagemaker-model-network-isolation", "eks-private-endpoint", "eks-public-endpoint-cidrs",
+    "eks-supported-version", "log-group-retention", "k8s-cpu-requests", "k8s-cpu-limits",
+    "k8s-memory-requests", "k8s-memory-limits", "k8s-image-digest", "production-data-capture",
+    "production-multi-az", "production-image-digest", "production-progressive-rollout",
+    "production-min-two-instances", "drift-monitoring-with-capture", "stack-tier-declared",
+}  # fmt: skip
+
+
+def test_fixes_speak_the_kits_terms_not_terraform_attributes() -> None:
+    """A fix names what a user can change: a config key, or the component that owns the
+    setting; never a Terraform argument such as kms_key_arn."""
+    for rule in RULES:
+        assert not re.search(r"\b[a-z]+_[a-z0-9]+(_[a-z0-9]+)*\b", rule.fix.replace(
+            "policy_pack/tiers.yaml", ""
+        )), f"{rule.name}: {rule.fix}"  # fmt: skip
+        if rule.name in CONFIGURABLE:
+            assert "mlstack:" in rule.fix, f"{rule.name} names no config key: {rule.fix}"
