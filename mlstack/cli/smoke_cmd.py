@@ -7,12 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
 
-from mlstack.cli.errors import EXIT_REMOTE, fail
+from mlstack.cli.errors import EXIT_REMOTE, EXIT_USAGE, fail
 from mlstack.cli.plan_cmd import ProjectDir
 
 ENDPOINT_ENV = "MLSTACK_ENDPOINT_NAME"
@@ -81,17 +81,24 @@ def register(app: typer.Typer) -> None:
         """
         from mlstack.models import smoke as smoke_check
         from mlstack.models import stack_file as stack_model
-        from mlstack.models.aws import AwsError, client
+        from mlstack.models.aws import AwsError, AwsSetupError, client
+
+        def failed(message: str, code: int) -> NoReturn:
+            if as_json:
+                document = {"stack": stack, "endpoint": endpoint, "ok": False, "error": message}
+                sys.stdout.write(orjson.dumps(document).decode() + "\n")
+            fail(message, code)
 
         try:
             region = stack_model.read_stack_model(project_dir, stack).region
         except stack_model.StackEditError as err:
-            fail(str(err))
+            failed(str(err), EXIT_USAGE)
         name = endpoint or endpoint_from_outputs(stack, project_dir)
         if not name:
-            fail(
+            failed(
                 f"which endpoint serves '{stack}'? pass --endpoint NAME or set {ENDPOINT_ENV} "
-                f"(the stack output {ENDPOINT_OUTPUT})"
+                f"(the stack output {ENDPOINT_OUTPUT})",
+                EXIT_USAGE,
             )
         body = _payload(payload)
         try:
@@ -102,10 +109,13 @@ def register(app: typer.Typer) -> None:
                 body,
                 max_latency_ms,
             )
+        except AwsSetupError as err:
+            failed(f"smoke {stack}: {err}", EXIT_USAGE)
         except (AwsError, smoke_check.SmokeError) as err:
-            fail(f"smoke {stack}: {err}", EXIT_REMOTE)
+            failed(f"smoke {stack}: {err}", EXIT_REMOTE)
         if as_json:
-            sys.stdout.write(orjson.dumps(result.to_json()).decode() + "\n")
+            document = {"stack": stack, "ok": True, **result.to_json()}
+            sys.stdout.write(orjson.dumps(document).decode() + "\n")
         else:
             sys.stdout.write(
                 f"smoke {stack}: ok, endpoint {result.endpoint} answered "

@@ -31,6 +31,10 @@ class AwsError(Exception):
     """An AWS call failed or returned something unusable; the message is user-facing."""
 
 
+class AwsSetupError(AwsError):
+    """The local AWS settings are incomplete (no region): the user fixes them, not AWS."""
+
+
 def client(service: str, region: str | None = None) -> Any:
     """A client for ``service`` from the standard AWS settings.
 
@@ -45,7 +49,9 @@ def client(service: str, region: str | None = None) -> Any:
     try:
         return boto3.session.Session().client(service, region_name=region, config=config)
     except NoRegionError:
-        raise AwsError("no AWS region: set AWS_DEFAULT_REGION or pass --region") from None
+        raise AwsSetupError(
+            "no AWS region: set aws:region in the stack file or AWS_DEFAULT_REGION"
+        ) from None
 
 
 def error_code(err: ClientError) -> str:

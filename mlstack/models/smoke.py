@@ -4,6 +4,7 @@ one prediction per row, and within the latency budget."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +41,21 @@ class SmokeResult:
         }
 
 
-def _is_prediction(value: Any) -> bool:
+MAX_PREDICTION_DEPTH = 2
+"""A prediction is a label or number, or a list of them (scores per class): one level deep."""
+
+
+def _is_finite_scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (int, str, bool))
+
+
+def _is_prediction(value: Any, depth: int = 0) -> bool:
+    """A finite number or label, or a list of them, nested at most one level."""
     if isinstance(value, list):
-        return all(_is_prediction(v) for v in value)
-    return isinstance(value, (int, float, str, bool))
+        return depth < MAX_PREDICTION_DEPTH - 1 and all(_is_prediction(v, depth + 1) for v in value)
+    return _is_finite_scalar(value)
 
 
 def check_response(body: bytes, rows: int) -> list[Any]:
@@ -55,13 +67,20 @@ def check_response(body: bytes, rows: int) -> list[Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise SmokeError(f"response is not JSON: {body[:80]!r}") from None
+    except RecursionError:
+        raise SmokeError(
+            "response nests deeper than any prediction: not the kit's answer"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("predictions"), list):
         raise SmokeError(f'response lacks a "predictions" list: {str(document)[:80]}')
     predictions = document["predictions"]
     if len(predictions) != rows:
         raise SmokeError(f"expected {rows} prediction(s) for {rows} row(s), got {len(predictions)}")
     if not all(_is_prediction(p) for p in predictions):
-        raise SmokeError(f"predictions must be numbers, labels or lists of them: {predictions}")
+        raise SmokeError(
+            "predictions must be finite numbers or labels, or one list of them per row: "
+            f"{str(predictions)[:80]}"
+        )
     probabilities = document.get("probabilities")
     if probabilities is not None and (
         not isinstance(probabilities, list) or len(probabilities) != rows

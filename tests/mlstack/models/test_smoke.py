@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from mlstack.cli.app import app
 from mlstack.cli.errors import EXIT_REMOTE, EXIT_USAGE
+from tests.conftest import edit_stack_file
 from tests.mlstack.models.conftest import free_port, queue_endpoint_result, reset_moto, unique
 
 runner = CliRunner()
@@ -131,3 +132,40 @@ def test_smoke_asks_for_the_endpoint_when_it_cannot_find_it(
     result = runner.invoke(app, ["smoke", "staging", "--project-dir", str(project)])
     assert result.exit_code == EXIT_USAGE
     assert "pass --endpoint NAME or set MLSTACK_ENDPOINT_NAME" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"predictions": [NaN]}',
+        '{"predictions": [Infinity]}',
+        '{"predictions": [[[0.1, 0.9]]]}',
+        '{"predictions": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+    ],
+    ids=["nan", "infinity", "nested-twice", "nested-deeply"],
+)
+def test_smoke_rejects_non_finite_or_deeply_nested_predictions(
+    endpoint: str, project: Path, aws_env: str, body: str
+) -> None:
+    queue_endpoint_result(aws_env, body)
+    result = smoke(endpoint, project)
+    assert result.exit_code == EXIT_REMOTE, result.output
+    assert "Traceback" not in result.output
+
+
+def test_smoke_json_reports_a_failure_as_json(endpoint: str, project: Path) -> None:
+    result = smoke(endpoint, project, "--json")
+    assert result.exit_code == EXIT_REMOTE
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert "response is not JSON" in document["error"]
+
+
+def test_smoke_without_any_aws_region_is_a_usage_error(
+    project: Path, aws_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    edit_stack_file(project, "staging", lambda config: config.pop("aws:region"))
+    result = smoke("churn", project)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "no AWS region" in result.stderr
