@@ -12,13 +12,16 @@ from typing import Annotated
 import orjson
 import typer
 
-from mlstack.cli.errors import EXIT_REMOTE, fail
+from mlstack.cli.errors import EXIT_POLICY, EXIT_REMOTE, fail
+from mlstack.cli.outputs import stack_output
 from mlstack.cli.plan_cmd import ProjectDir
 
 Region = Annotated[
     str | None,
     typer.Option("--region", help="AWS region (default: AWS_DEFAULT_REGION or the profile)."),
 ]
+REPOSITORY_ENV = "MLSTACK_REPOSITORY_URL"
+BUCKET_ENV = "MLSTACK_ARTIFACTS_BUCKET"
 AsJson = Annotated[bool, typer.Option("--json", help="Print the model version as JSON.")]
 
 
@@ -51,24 +54,68 @@ def register(app: typer.Typer) -> None:
 
     @model.command("register")
     def register_version(
-        group: Annotated[str, typer.Option("--group", help="Model package group.")],
-        image: Annotated[str, typer.Option("--image", help="Serving image URI (tag or digest).")],
-        artifact: Annotated[
-            str, typer.Option("--artifact", help="s3:// URI of the model artifact.")
+        stack: Annotated[
+            str, typer.Option("--stack", help="Stack whose repository and bucket hold the model.")
         ],
+        group: Annotated[str, typer.Option("--group", help="Model package group.")],
+        image: Annotated[
+            str,
+            typer.Option("--image", help="Serving image: <stack repository>@sha256:<digest>."),
+        ],
+        artifact: Annotated[
+            str,
+            typer.Option("--artifact", help="s3:// URI of the artifact in the stack's bucket."),
+        ],
+        repository_url: Annotated[
+            str | None,
+            typer.Option(
+                "--repository-url",
+                envvar=REPOSITORY_ENV,
+                help="The stack's ECR repository URL (default: its repositoryUrl output).",
+            ),
+        ] = None,
+        artifacts_bucket: Annotated[
+            str | None,
+            typer.Option(
+                "--artifacts-bucket",
+                envvar=BUCKET_ENV,
+                help="The stack's artifacts bucket (default: its artifactsBucket output).",
+            ),
+        ] = None,
+        project_dir: ProjectDir = None,  # type: ignore[assignment]
         description: Annotated[
             str | None, typer.Option("--description", help="What changed in this version.")
         ] = None,
         region: Region = None,
         as_json: AsJson = False,
     ) -> None:
-        """Create a model version awaiting manual approval (PendingManualApproval)."""
+        """Create a model version awaiting manual approval (PendingManualApproval).
+
+        Only the stack's own repository, pinned by digest, and an artifact in the stack's
+        bucket are accepted; the registering principal is recorded, so that someone else
+        approves.
+        """
         from mlstack.models import registry as model_registry
         from mlstack.models.aws import AwsError, client
 
+        repository_url = repository_url or stack_output(stack, "repositoryUrl", project_dir)
+        artifacts_bucket = artifacts_bucket or stack_output(stack, "artifactsBucket", project_dir)
+        if not repository_url or not artifacts_bucket:
+            fail(
+                f"which repository and bucket does '{stack}' use? pass --repository-url and "
+                f"--artifacts-bucket, or set {REPOSITORY_ENV} and {BUCKET_ENV} (the stack "
+                "outputs repositoryUrl and artifactsBucket)"
+            )
+        stores = model_registry.StackStores(repository_url, artifacts_bucket)
         try:
             created = model_registry.register(
-                client("sagemaker", region), group, image, artifact, description
+                client("sagemaker", region),
+                client("sts", region),
+                group,
+                image,
+                artifact,
+                stores,
+                description,
             )
         except ValueError as err:
             fail(str(err))
@@ -83,15 +130,35 @@ def register(app: typer.Typer) -> None:
         note: Annotated[
             str | None, typer.Option("--note", help="Why it is approved (audit trail).")
         ] = None,
+        allow_self_approval: Annotated[
+            bool,
+            typer.Option(
+                "--allow-self-approval",
+                help="Approve a version you registered yourself (for one-person teams).",
+            ),
+        ] = False,
         region: Region = None,
         as_json: AsJson = False,
     ) -> None:
-        """Approve a model version so that stacks may serve it."""
+        """Approve a model version so that stacks may serve it.
+
+        The principal that registered the version may not approve it without
+        --allow-self-approval.
+        """
         from mlstack.models import registry as model_registry
         from mlstack.models.aws import AwsError, client
 
         try:
-            approved = model_registry.approve(client("sagemaker", region), group, version, note)
+            approved = model_registry.approve(
+                client("sagemaker", region),
+                client("sts", region),
+                group,
+                version,
+                note,
+                allow_self_approval,
+            )
+        except model_registry.SelfApprovalError as err:
+            fail(str(err), EXIT_POLICY)
         except AwsError as err:
             fail(str(err), EXIT_REMOTE)
         _print_version(approved, as_json, "approved")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -13,28 +11,12 @@ import orjson
 import typer
 
 from mlstack.cli.errors import EXIT_REMOTE, EXIT_USAGE, fail
+from mlstack.cli.outputs import stack_output
 from mlstack.cli.plan_cmd import ProjectDir
 
 ENDPOINT_ENV = "MLSTACK_ENDPOINT_NAME"
 ENDPOINT_OUTPUT = "endpointName"
 """The stack output holding the endpoint's name (read with the Pulumi CLI when present)."""
-
-
-def endpoint_from_outputs(stack: str, project_dir: Path) -> str | None:
-    """``pulumi stack output endpointName`` of ``stack``, or None without the Pulumi CLI."""
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        return None
-    done = subprocess.run(
-        [pulumi, "stack", "output", ENDPOINT_OUTPUT, "--stack", stack, "--non-interactive"],
-        cwd=project_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    name = done.stdout.strip()
-    return name if done.returncode == 0 and name else None
 
 
 def _payload(path: Path | None) -> dict[str, Any]:
@@ -93,7 +75,7 @@ def register(app: typer.Typer) -> None:
             region = stack_model.read_stack_model(project_dir, stack).region
         except stack_model.StackEditError as err:
             failed(str(err), EXIT_USAGE)
-        name = endpoint or endpoint_from_outputs(stack, project_dir)
+        name = endpoint or stack_output(stack, ENDPOINT_OUTPUT, project_dir)
         if not name:
             failed(
                 f"which endpoint serves '{stack}'? pass --endpoint NAME or set {ENDPOINT_ENV} "

@@ -17,16 +17,53 @@ from mlstack.models.aws import AwsError, calling, error_code
 
 PENDING = "PendingManualApproval"
 APPROVED = "Approved"
-REJECTED = "Rejected"
 
-IMAGE_PATTERN = re.compile(
-    r"^[a-z0-9.\-]+(:[0-9]+)?/[a-z0-9._/\-]+(:[\w.\-]{1,128}|@sha256:[0-9a-f]{64})$"
-)
-"""A registry image reference with a tag or a digest, e.g.
-``123456789012.dkr.ecr.us-east-1.amazonaws.com/churn@sha256:...``."""
-ARTIFACT_PATTERN = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$")
-"""An S3 object URI of the model artifact, e.g. ``s3://bucket/models/churn/model.tar.gz``."""
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CONTENT_TYPES = ["application/json"]
+REGISTERED_BY = "mlstack:registeredBy"
+"""Customer metadata key holding the principal that registered a version."""
+
+
+class SelfApprovalError(AwsError):
+    """The principal approving a version is the one that registered it."""
+
+
+def check_image(image: str, repository_url: str) -> None:
+    """``image`` must be the stack's repository pinned by digest: a tag can be moved under a
+    running stack, another registry is outside the stack's control. Raises ``ValueError``."""
+    repository, _, digest = image.partition("@")
+    if repository != repository_url or not DIGEST.match(digest):
+        raise ValueError(
+            f"--image {image}: register an image of the stack's repository by digest, "
+            f"{repository_url}@sha256:<64 hex digits> (see `docker inspect --format "
+            "'{{index .RepoDigests 0}}'`)"
+        )
+
+
+def check_artifact(artifact: str, bucket: str) -> None:
+    """``artifact`` must be an object in the stack's artifacts bucket. Raises ``ValueError``."""
+    prefix = f"s3://{bucket}/"
+    if not artifact.startswith(prefix) or len(artifact) == len(prefix) or " " in artifact:
+        raise ValueError(
+            f"--artifact {artifact}: upload the model artifact to the stack's artifacts "
+            f"bucket and give its URI, {prefix}<key>/model.tar.gz"
+        )
+
+
+def principal(arn: str) -> str:
+    """The identity behind a caller ARN: an assumed-role session is its role, so two
+    sessions of one role are one principal."""
+    match = re.match(r"^arn:([^:]+):sts::(\d{12}):assumed-role/([^/]+)/", arn)
+    if match:
+        partition, account, role = match.groups()
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    return arn
+
+
+def caller(sts: Any) -> str:
+    """The principal making the calls, as :func:`principal` names it."""
+    with calling("asking AWS who is calling"):
+        return principal(sts.get_caller_identity()["Arn"])
 
 
 @dataclass(frozen=True)
@@ -74,21 +111,45 @@ def _from_description(group: str, described: dict[str, Any]) -> ModelVersion:
     )
 
 
+@dataclass(frozen=True)
+class StackStores:
+    """Where a stack keeps what it serves: its ECR repository and its artifacts bucket."""
+
+    repository_url: str
+    artifacts_bucket: str
+
+
 def register(
-    sagemaker: Any, group: str, image: str, artifact: str, description: str | None = None
+    sagemaker: Any,
+    sts: Any,
+    group: str,
+    image: str,
+    artifact: str,
+    stores: StackStores,
+    description: str | None = None,
 ) -> ModelVersion:
     """Create a new version in ``group`` awaiting manual approval and return it.
 
-    Raises ``ValueError`` for a malformed image or artifact URI, :class:`AwsError` otherwise.
+    Only the stack's repository by digest and an artifact in the stack's bucket are accepted
+    (``ValueError`` otherwise); the registering principal is recorded for :func:`approve`.
+    Raises :class:`AwsError` when AWS fails.
     """
-    if not IMAGE_PATTERN.match(image):
-        raise ValueError(f"--image {image!r}: expected REGISTRY/REPOSITORY:TAG or @sha256:DIGEST")
-    if not ARTIFACT_PATTERN.match(artifact):
-        raise ValueError(f"--artifact {artifact!r}: expected s3://BUCKET/KEY of the model artifact")
+    problems = []
+    for check, value, store in (
+        (check_image, image, stores.repository_url),
+        (check_artifact, artifact, stores.artifacts_bucket),
+    ):
+        try:
+            check(value, store)
+        except ValueError as err:
+            problems.append(str(err))
+    if problems:
+        raise ValueError("\n".join(problems))
     _check_group(sagemaker, group)
     request: dict[str, Any] = {
         "ModelPackageGroupName": group,
         "ModelApprovalStatus": PENDING,
+        "CustomerMetadataProperties": {REGISTERED_BY: caller(sts)},
         "InferenceSpecification": {
             "Containers": [{"Image": image, "ModelDataUrl": artifact}],
             "SupportedContentTypes": CONTENT_TYPES,
@@ -124,11 +185,39 @@ def find(sagemaker: Any, group: str, version: int) -> ModelVersion:
     raise AwsError(f"model package group '{group}' has no version {version} ({existing})")
 
 
-def approve(sagemaker: Any, group: str, version: int, note: str | None = None) -> ModelVersion:
-    """Mark a version ``Approved`` (a no-op when it already is) and return it."""
+def _registered_by(sagemaker: Any, arn: str) -> str | None:
+    with calling("reading who registered the version"):
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+    created = ((described.get("CreatedBy") or {}).get("IamIdentity") or {}).get("Arn")
+    recorded = (described.get("CustomerMetadataProperties") or {}).get(REGISTERED_BY)
+    found = recorded or created
+    return principal(found) if found else None
+
+
+def approve(
+    sagemaker: Any,
+    sts: Any,
+    group: str,
+    version: int,
+    note: str | None = None,
+    allow_self_approval: bool = False,
+) -> ModelVersion:
+    """Mark a version ``Approved`` (a no-op when it already is) and return it.
+
+    A second person approves: the principal that registered the version may not, unless
+    ``allow_self_approval`` (raises :class:`SelfApprovalError`)."""
     current = find(sagemaker, group, version)
     if current.status == APPROVED:
         return current
+    if not allow_self_approval:
+        approver = caller(sts)
+        if _registered_by(sagemaker, current.arn) == approver:
+            raise SelfApprovalError(
+                f"{group} v{version} was registered by {approver}, who may not also approve "
+                "it: ask a reviewer, or pass --allow-self-approval (recorded in the note)"
+            )
+    elif note is None:
+        note = "self-approved"
     request: dict[str, Any] = {"ModelPackageArn": current.arn, "ModelApprovalStatus": APPROVED}
     if note:
         request["ApprovalDescription"] = note
