@@ -188,7 +188,7 @@ def git_rev(git_dir: Path) -> tuple[str, str]:
         return res.stdout.strip()
 
     sha = run("rev-parse", "HEAD")
-    tag = run("describe", "--tags", "--exact-match", "HEAD")
+    tag = run("describe", "--tags", "--exact-match", "HEAD") or run("describe", "--tags", "HEAD")
     return sha, tag
 
 
@@ -394,17 +394,17 @@ def parse_sdk_schema_map(body: str, pkg: GoPackage, prefix: list[str], rules: Ru
             continue
         name = go_key(kv[0])
         if name is None:
-            rules.unresolved.append(".".join(prefix + [kv[0]]))
+            rules.unresolved.append(".".join([*prefix, kv[0]]))
             continue
         value = kv[1]
         if re.search(r"TagsSchemaForceNew\(\)", value):
-            rules.force_new.append(prefix + [name])
+            rules.force_new.append([*prefix, name])
             continue
         value = resolve_value(value, pkg)
         body_inner = literal_body(value)
         if body_inner is None:
             continue
-        parse_sdk_attribute(body_inner, pkg, prefix + [name], rules)
+        parse_sdk_attribute(body_inner, pkg, [*prefix, name], rules)
 
 
 def parse_sdk_attribute(body: str, pkg: GoPackage, path: list[str], rules: Rules) -> None:
@@ -427,7 +427,7 @@ def parse_sdk_attribute(body: str, pkg: GoPackage, path: list[str], rules: Rules
         return
     is_list = fields.get("Type", "").strip() in ("schema.TypeList", "schema.TypeSet")
     single = fields.get("MaxItems", "").strip() == "1"
-    child = path[:-1] + [path[-1] + ("[*]" if is_list and not single else "")]
+    child = [*path[:-1], path[-1] + ("[*]" if is_list and not single else "")]
     schema_value = resource_schema_value(res_body, pkg)
     if schema_value is None:
         rules.unresolved.append(".".join(path))
@@ -505,7 +505,7 @@ def _framework_object(body: str, pkg: GoPackage, prefix: list[str], rules: Rules
                 continue
             name = go_key(ikv[0])
             if name is None:
-                rules.unresolved.append(".".join(prefix + [ikv[0]]))
+                rules.unresolved.append(".".join([*prefix, ikv[0]]))
                 continue
             _framework_attribute(name, ikv[1], pkg, prefix, rules)
 
@@ -526,19 +526,19 @@ def _framework_attribute(
             fields[kv[0]] = kv[1]
     mods = fields.get("PlanModifiers", "")
     if re.search(r"RequiresReplace(IfConfigured)?\(\)", mods):
-        rules.force_new.append(prefix + [name])
+        rules.force_new.append([*prefix, name])
     elif "RequiresReplaceIf" in mods:
-        rules.conditional.append(prefix + [name])
+        rules.conditional.append([*prefix, name])
     nested = fields.get("NestedObject")
     if nested:
         is_list = kind_name.startswith(("List", "Set"))
         single = "listvalidator.SizeAtMost(1)" in fields.get("Validators", "")
-        child = prefix + [name + ("[*]" if is_list and not single else "")]
+        child = [*prefix, name + ("[*]" if is_list and not single else "")]
         nested_body = literal_body(resolve_value(nested, pkg))
         if nested_body is not None:
             _framework_object(nested_body, pkg, child, rules)
     elif kind_name.startswith("SingleNested"):
-        _framework_object(body, pkg, prefix + [name], rules)
+        _framework_object(body, pkg, [*prefix, name], rules)
 
 
 # --------------------------------------------------------- terraform resources
@@ -824,7 +824,9 @@ def kubernetes_section(git_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     configmap = types.get("kubernetes:core/v1:ConfigMap")
     if configmap is not None:
         configmap["replaceOn"] = sorted(set(configmap["replaceOn"]) | {"binaryData", "data"})
-        configmap["note"] = "data/binaryData replace unless the provider sets enableConfigMapMutable"
+        configmap["note"] = (
+            "data/binaryData replace unless the provider sets enableConfigMapMutable"
+        )
     helm = git_show(git_dir, "provider/pkg/provider/helm_release.go")
     m = re.search(r"forceNewFields := \[\]string\{([^}]*)\}", helm)
     helm_fields = sorted(p.lstrip(".") for p in _go_string_list(m.group(1))) if m else []
