@@ -357,8 +357,9 @@ class GoPackage:
         m = re.search(r"return\s+&?[\w.\[\]*]*\{", body)
         if not m:
             return None
+        # Keep the literal's type (``&schema.Resource``) in front of its braces.
         start = m.end() - 1
-        return body[start : match_brace(body, start) + 1]
+        return body[m.start() + len("return") : match_brace(body, start) + 1].strip()
 
 
 CALL_RE = re.compile(r"^&?\(?([A-Za-z_][A-Za-z0-9_]*)\(\)\)?$")
