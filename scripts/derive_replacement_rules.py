@@ -687,6 +687,12 @@ def pulumi_args_class(token: str) -> tuple[Any, type] | None:
     return (package, args) if args is not None else None
 
 
+def has_injected_region(token: str) -> bool:
+    """Whether the installed pulumi-aws gives ``token`` a top-level ``region`` input."""
+    found = pulumi_args_class(token)
+    return found is not None and "region" in _pulumi_props(found[1])
+
+
 def to_pulumi_path(token: str, tf_path: list[str], notes: list[str]) -> str:
     """Turn a Terraform attribute path into the Pulumi input path of ``token``."""
     found = pulumi_args_class(token)
@@ -889,12 +895,20 @@ def build(tf_dir: Path, k8s_dir: Path | None, native_dir: Path | None) -> dict[s
     notes: list[str] = []
     types: dict[str, Any] = {}
     cache: dict[str, GoPackage] = {}
+    injected_region: list[str] = []
     for token, tf_name in sorted(AWS_TYPES.items()):
         try:
             rules = terraform_rules(tf_dir, tf_name, cache)
         except (LookupError, ValueError) as exc:
             raise SystemExit(f"{token} ({tf_name}): {exc}") from exc
-        replace = sorted({to_pulumi_path(token, p, notes) for p in rules.force_new})
+        replace = {to_pulumi_path(token, p, notes) for p in rules.force_new}
+        if has_injected_region(token) and ["region"] not in rules.force_new:
+            # terraform-provider-aws v6 injects a top-level ``region`` argument into
+            # every regional resource and replaces the resource when it changes
+            # (``forceNewIfRegionChanges`` in internal/provider); pulumi-aws 7 exposes it.
+            replace.add("region")
+            injected_region.append(token)
+        replace = sorted(replace)
         entry: dict[str, Any] = {"terraform": tf_name, "replaceOn": replace}
         if rules.conditional:
             entry["replaceOnIf"] = sorted(
@@ -903,6 +917,12 @@ def build(tf_dir: Path, k8s_dir: Path | None, native_dir: Path | None) -> dict[s
         if rules.unresolved:
             notes.append(f"{token}: unresolved schema entries {rules.unresolved}")
         types[token] = entry
+    if injected_region:
+        notes.append(
+            "region: added to every type whose pulumi-aws inputs have the per-resource "
+            "region of terraform-provider-aws v6 (forceNewIfRegionChanges); "
+            f"{len(injected_region)} types"
+        )
     sha, tag = git_rev(tf_dir)
     changelog = git_show(tf_dir, "CHANGELOG.md").splitlines()
     version = tag or next((line.lstrip("# ").strip() for line in changelog if line.strip()), sha)

@@ -67,8 +67,15 @@ def test_endpoint_updates_in_place_on_new_config() -> None:
 
 def test_metric_alarm_replaces_only_on_name() -> None:
     token = "aws:cloudwatch/metricAlarm:MetricAlarm"
-    assert replacement.rules_for(token) == ["name"]
+    assert replacement.rules_for(token) == ["name", "region"]
     assert not replaces(token, "threshold")
+
+
+def test_region_change_replaces_regional_resources_only() -> None:
+    """terraform-provider-aws v6 replaces a regional resource whose region changes."""
+    assert replaces("aws:ec2/vpc:Vpc", "region")
+    assert replaces("aws:sagemaker/endpoint:Endpoint", "region")
+    assert not replaces("aws:iam/role:Role", "region")  # IAM is global: no region input
 
 
 def test_kms_key_description_is_an_update() -> None:
