@@ -90,8 +90,9 @@ def test_pulumi_renames_are_applied() -> None:
     assert not any(r.startswith("primaryContainer[") for r in rules)
 
 
-def test_update_in_place_resource_has_empty_list() -> None:
-    assert replacement.rules_for("aws:ec2/internetGateway:InternetGateway") == []
+def test_update_in_place_resource_has_no_schema_rule() -> None:
+    """An internet gateway's inputs all update in place (only the injected region replaces)."""
+    assert replacement.rules_for("aws:ec2/internetGateway:InternetGateway") == ["region"]
     assert replacement_paths("aws:ec2/internetGateway:InternetGateway", ["vpcId"]) == []
 
 
