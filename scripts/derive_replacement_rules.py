@@ -693,8 +693,12 @@ def has_injected_region(token: str) -> bool:
     return found is not None and "region" in _pulumi_props(found[1])
 
 
-def to_pulumi_path(token: str, tf_path: list[str], notes: list[str]) -> str:
-    """Turn a Terraform attribute path into the Pulumi input path of ``token``."""
+def to_pulumi_path(token: str, tf_path: list[str], notes: list[str]) -> str | None:
+    """Turn a Terraform attribute path into the Pulumi input path of ``token``.
+
+    Returns ``None`` when the installed pulumi-aws has no such input (an
+    attribute the pinned provider no longer has cannot change in a plan).
+    """
     found = pulumi_args_class(token)
     module = found[0] if found else None
     cls: type | None = found[1] if found else None
@@ -710,10 +714,8 @@ def to_pulumi_path(token: str, tf_path: list[str], notes: list[str]) -> str:
         renamed = PULUMI_RENAMES.get((token, name))
         match = renamed or next((p for p in _plurals(name) if p in props), None)
         if match is None:
-            notes.append(f"{token}: {'.'.join(tf_path)}: no Pulumi input {name!r}, kept {camel}")
-            out.append(camel)
-            cls = None
-            continue
+            notes.append(f"{token}: {'.'.join(tf_path)}: no Pulumi input {name!r}, dropped")
+            return None
         pname, ann = props[match]
         nested, is_list = _annotation_class(ann)
         out.append(pname + ("[*]" if is_list and nested else ""))
@@ -901,7 +903,7 @@ def build(tf_dir: Path, k8s_dir: Path | None, native_dir: Path | None) -> dict[s
             rules = terraform_rules(tf_dir, tf_name, cache)
         except (LookupError, ValueError) as exc:
             raise SystemExit(f"{token} ({tf_name}): {exc}") from exc
-        replace = {to_pulumi_path(token, p, notes) for p in rules.force_new}
+        replace = {to_pulumi_path(token, p, notes) for p in rules.force_new} - {None}
         if has_injected_region(token) and ["region"] not in rules.force_new:
             # terraform-provider-aws v6 injects a top-level ``region`` argument into
             # every regional resource and replaces the resource when it changes
@@ -912,7 +914,7 @@ def build(tf_dir: Path, k8s_dir: Path | None, native_dir: Path | None) -> dict[s
         entry: dict[str, Any] = {"terraform": tf_name, "replaceOn": replace}
         if rules.conditional:
             entry["replaceOnIf"] = sorted(
-                {to_pulumi_path(token, p, notes) for p in rules.conditional}
+                {to_pulumi_path(token, p, notes) for p in rules.conditional} - {None}
             )
         if rules.unresolved:
             notes.append(f"{token}: unresolved schema entries {rules.unresolved}")

@@ -223,3 +223,30 @@ def test_source_records_versions() -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", src["derived"])
     assert re.fullmatch(r"[0-9a-f]{40}", src["pulumiKubernetes"]["commit"])
     assert re.fullmatch(r"[0-9a-f]{40}", src["pulumiAwsNative"]["commit"])
+
+
+def _pulumi_aws_inputs(token: str) -> set[str]:
+    """Top-level input names of a pulumi-aws resource, from the installed SDK."""
+    import importlib
+    import sys
+
+    _, mod_path, cls = token.split(":")
+    package = importlib.import_module(f"pulumi_aws.{mod_path.split('/')[0]}")
+    module = sys.modules[getattr(package, cls).__module__]
+    args = getattr(module, f"{cls}InitArgs", None) or getattr(module, f"{cls}Args")
+    return {
+        getattr(v.fget, "_pulumi_name", k)
+        for k, v in vars(args).items()
+        if isinstance(v, property) and v.fget is not None
+    }
+
+
+def test_aws_rules_name_real_pulumi_inputs() -> None:
+    """Every rule starts at an input the installed pulumi-aws really has."""
+    for token in sorted(replacement.covered_types()):
+        if not token.startswith("aws:"):
+            continue
+        inputs = _pulumi_aws_inputs(token)
+        for rule in replacement.rules_for(token):
+            head = rule.split(".")[0].removesuffix("[*]")
+            assert head in inputs, (token, rule)
