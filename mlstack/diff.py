@@ -19,6 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlstack.offline.stack_files import SECRET_PLACEHOLDER, decode_object
+from mlstack.operations import (
+    InputChange,
+    Operation,
+    ResourceChange,
+    counts,
+    operations,
+    resource_key,
+)
 
 SECRET_SHOWN = "(secret)"
 """How a secret value reads in a diff."""
@@ -35,39 +43,6 @@ Document = dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 # Model
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InputChange:
-    """One input path whose value differs; ``None`` where a side lacks the path."""
-
-    path: str
-    base: Any
-    head: Any
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "base": self.base, "head": self.head}
-
-
-@dataclass(frozen=True)
-class ResourceChange:
-    """A resource added, removed or changed (with the input paths that changed)."""
-
-    key: str
-    type: str
-    name: str
-    action: str
-    """added, removed or changed."""
-    inputs: tuple[InputChange, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "type": self.type,
-            "name": self.name,
-            "action": self.action,
-            "inputs": [change.to_json() for change in self.inputs],
-        }
 
 
 @dataclass(frozen=True)
@@ -118,8 +93,8 @@ class PlanDiff:
     policy: tuple[PolicyChange, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
 
-    def of_action(self, action: str) -> list[ResourceChange]:
-        return [c for c in self.changes if c.action == action]
+    def of_operation(self, operation: Operation) -> list[ResourceChange]:
+        return [c for c in self.changes if c.operation is operation]
 
     @property
     def is_empty(self) -> bool:
@@ -129,12 +104,7 @@ class PlanDiff:
         return {
             "base": self.base_label,
             "head": self.head_label,
-            "summary": {
-                "added": len(self.of_action("added")),
-                "removed": len(self.of_action("removed")),
-                "changed": len(self.of_action("changed")),
-                "unchanged": self.unchanged,
-            },
+            "summary": {**counts(self.changes), "same": self.unchanged},
             "highlights": [h.to_json() for h in self.highlights],
             "resources": [c.to_json() for c in self.changes],
             "policy": [p.to_json() for p in self.policy],
@@ -147,76 +117,12 @@ class PlanDiff:
 # ---------------------------------------------------------------------------------------------
 
 
-def resource_key(urn: str) -> str:
-    """A URN without ``urn:pulumi:<stack>::<project>::``: equal across stacks and commits."""
-    parts = urn.split("::", 2)
-    return parts[2] if len(parts) == 3 else urn
-
-
-def _expand(value: Any) -> Any:
-    """JSON held in a string (IAM and bucket policies) is compared by its structure."""
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Leaf values by path: ``productionVariants[0].instanceType``. Empty containers are
-    leaves, so that adding the first element shows as a change."""
-    value = _expand(value)
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if isinstance(value, list) and value:
-        out = {}
-        for index, item in enumerate(value):
-            out.update(flatten(item, f"{prefix}[{index}]"))
-        return out
-    return {prefix: value}
-
-
-def diff_inputs(base: dict[str, Any], head: dict[str, Any]) -> tuple[InputChange, ...]:
-    """Input paths whose values differ, sorted by path."""
-    before, after = flatten(base), flatten(head)
-    changes = []
-    for path in sorted(set(before) | set(after)):
-        old, new = before.get(path), after.get(path)
-        if path not in before or path not in after or old != new:
-            changes.append(InputChange(path, old, new))
-    return tuple(changes)
-
-
-def _resources(doc: Document) -> dict[str, dict[str, Any]]:
-    return {resource_key(r["urn"]): r for r in doc.get("resources", [])}
-
-
 def diff_resources(base: Document, head: Document) -> tuple[tuple[ResourceChange, ...], int]:
-    """Resources added, removed and changed (in head's order, removed last), and the number
-    of unchanged ones."""
-    before, after = _resources(base), _resources(head)
-    changes: list[ResourceChange] = []
-    unchanged = 0
-    for key, resource in after.items():
-        old = before.get(key)
-        if old is None:
-            changes.append(ResourceChange(key, resource["type"], resource["name"], "added"))
-            continue
-        inputs = diff_inputs(old.get("inputs") or {}, resource.get("inputs") or {})
-        if inputs:
-            changes.append(
-                ResourceChange(key, resource["type"], resource["name"], "changed", inputs)
-            )
-        else:
-            unchanged += 1
-    for key, resource in before.items():
-        if key not in after:
-            changes.append(ResourceChange(key, resource["type"], resource["name"], "removed"))
-    return tuple(changes), unchanged
+    """The resources an update would touch (in head's order, deletions last), and the number
+    it leaves as they are."""
+    changes = operations(base, head)
+    touched = tuple(c for c in changes if c.operation is not Operation.SAME)
+    return touched, len(changes) - len(touched)
 
 
 def diff_policy(base: Document, head: Document) -> tuple[PolicyChange, ...]:
@@ -481,32 +387,62 @@ def _highlight_lines(items: tuple[Highlight, ...]) -> list[str]:
     return [*lines, ""]
 
 
+OPERATION_HEADINGS = (
+    (Operation.REPLACE, "Replaced"),
+    (Operation.DELETE, "Deleted"),
+    (Operation.CREATE, "Created"),
+    (Operation.UPDATE, "Updated"),
+)
+"""Operation sections in the order a reviewer should read them: destructive first."""
+
+
+def _change_value(item: InputChange) -> str:
+    if item.secret:
+        return "[secret] changed"
+    return f"{_code(item.base)} → {_code(item.head)}"
+
+
+def _change_lines(change: ResourceChange) -> list[str]:
+    mark = " ⚠️ **" + ("stateful" if change.stateful else "serving") + "**" if change.marked else ""
+    kind = f", {change.replacement_kind}" if change.replacement_kind else ""
+    line = f"- `{change.name}` ({_short_type(change.type)}{kind}){mark}"
+    if change.renamed_from:
+        line += f", renamed from `{change.renamed_from}` (alias)"
+    if change.caused_by:
+        line += f", because {', '.join(f'`{n}`' for n in change.caused_by)} is replaced"
+    lines = [line]
+    for item in change.inputs:
+        forces = " (forces replacement)" if item.replaces else ""
+        lines.append(f"  - `{item.path}`{forces}: {_change_value(item)}")
+    return lines
+
+
 def render_markdown(diff: PlanDiff, title: str) -> str:
-    """The diff as GitHub-flavoured Markdown: summary, highlights, resources, policy."""
-    added, removed, changed = (diff.of_action(a) for a in ("added", "removed", "changed"))
+    """The diff as GitHub-flavoured Markdown: operations, highlights, resources, policy."""
+    totals = counts(diff.changes)
     lines = [f"### {title}", ""]
     lines.append(
-        f"**{len(added)} to add, {len(changed)} to change, {len(removed)} to remove** "
+        f"**{totals['create']} to create, {totals['update']} to update, "
+        f"{totals['replace']} to replace, {totals['delete']} to delete** "
         f"({diff.unchanged} unchanged) · base `{diff.base_label}` → head `{diff.head_label}`"
     )
+    marked = [c for c in diff.changes if c.marked]
+    if marked:
+        names = ", ".join(f"`{c.name}` ({c.operation.value})" for c in marked)
+        lines.append(f"> ⚠️ replaces or deletes stateful or serving resources: {names}")
     lines.extend(f"> - {note}" for note in diff.notes)
     lines.append("")
     if diff.highlights:
         lines += _highlight_lines(diff.highlights)
     if diff.is_empty:
         lines += ["No resource or policy changes.", ""]
-    for heading, group in (("Added", added), ("Removed", removed)):
+    for operation, heading in OPERATION_HEADINGS:
+        group = diff.of_operation(operation)
         if group:
             lines += [f"#### {heading} ({len(group)})", ""]
-            lines += [f"- `{c.name}` ({_short_type(c.type)})" for c in group]
+            for change in group:
+                lines += _change_lines(change)
             lines.append("")
-    if changed:
-        lines += [f"#### Changed ({len(changed)})", ""]
-        for change in changed:
-            lines.append(f"- `{change.name}` ({_short_type(change.type)})")
-            for item in change.inputs:
-                lines.append(f"  - `{item.path}`: {_code(item.base)} → {_code(item.head)}")
-        lines.append("")
     if diff.policy:
         lines += ["#### Policy", ""]
         for item in diff.policy:

@@ -337,6 +337,11 @@ def _options(request: Any, urn: str) -> ResourceOptionsRecord:
         delete_before_replace=bool(request.deleteBeforeReplace),
         replace_on_changes=tuple(request.replaceOnChanges),
         depends_on=tuple(sorted(set(request.dependencies))),
+        property_dependencies={
+            str(name): tuple(sorted(set(deps.urns)))
+            for name, deps in sorted(request.propertyDependencies.items())
+            if deps.urns
+        },
         protect=bool(request.protect),
     )
 

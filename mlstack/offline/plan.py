@@ -32,6 +32,8 @@ class ResourceOptionsRecord:
     delete_before_replace: bool = False
     replace_on_changes: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Input name -> URNs whose outputs it was built from (how a replacement cascades)."""
     protect: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class ResourceOptionsRecord:
             "deleteBeforeReplace": self.delete_before_replace,
             "replaceOnChanges": list(self.replace_on_changes),
             "dependsOn": list(self.depends_on),
+            "propertyDependencies": {k: list(v) for k, v in self.property_dependencies.items()},
             "protect": self.protect,
         }
 
@@ -148,6 +151,10 @@ class Plan:
                         delete_before_replace=bool(options.get("deleteBeforeReplace")),
                         replace_on_changes=tuple(options.get("replaceOnChanges") or ()),
                         depends_on=tuple(options.get("dependsOn") or ()),
+                        property_dependencies={
+                            str(k): tuple(v)
+                            for k, v in (options.get("propertyDependencies") or {}).items()
+                        },
                         protect=bool(options.get("protect")),
                     ),
                 )

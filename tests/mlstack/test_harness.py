@@ -16,7 +16,14 @@ from mlstack.project import PROJECT_ROOT
 from tests.conftest import SHIPPED_STACKS, edit_stack_file
 
 RESOURCE_KEYS = {"urn", "type", "name", "parent", "custom", "provider", "inputs", "options"}
-OPTION_KEYS = {"aliases", "deleteBeforeReplace", "replaceOnChanges", "dependsOn", "protect"}
+OPTION_KEYS = {
+    "aliases",
+    "deleteBeforeReplace",
+    "replaceOnChanges",
+    "dependsOn",
+    "propertyDependencies",
+    "protect",
+}
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)

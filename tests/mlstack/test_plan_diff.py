@@ -6,16 +6,10 @@ import copy
 import json
 from typing import Any
 
-from mlstack.diff import (
-    MAX_MARKDOWN_CHARS,
-    diff_inputs,
-    diff_plans,
-    render_markdown,
-    resource_key,
-    rollout_timeline,
-)
+from mlstack.diff import MAX_MARKDOWN_CHARS, diff_plans, render_markdown, rollout_timeline
 from mlstack.offline.plan import Plan
 from mlstack.offline.stack_files import SECRET_PLACEHOLDER
+from mlstack.operations import diff_inputs, resource_key
 
 
 def document(plan: Plan) -> dict[str, Any]:
@@ -39,7 +33,7 @@ def test_resource_key_drops_stack_and_project() -> None:
 def test_input_paths_reach_into_lists_and_json_strings() -> None:
     base = {"variants": [{"count": 1}], "policy": json.dumps({"Statement": [{"Effect": "Allow"}]})}
     head = {"variants": [{"count": 2}], "policy": json.dumps({"Statement": [{"Effect": "Deny"}]})}
-    paths = {c.path: (c.base, c.head) for c in diff_inputs(base, head)}
+    paths = {path: (old, new) for path, old, new in diff_inputs(base, head)}
     assert paths == {
         "policy.Statement[0].Effect": ("Allow", "Deny"),
         "variants[0].count": (1, 2),
@@ -54,14 +48,14 @@ def test_shipped_plan_against_itself_has_no_changes(shipped_plans: dict[str, Pla
     assert not any(h.changed for h in diff.highlights)
 
 
-def test_added_removed_and_changed_are_told_apart() -> None:
+def test_created_updated_and_deleted_are_told_apart() -> None:
     base = {"resources": [resource("s", "kept", {"x": 1}), resource("s", "gone", {})]}
     head = {"resources": [resource("s", "kept", {"x": 2}), resource("s", "new", {})]}
     diff = diff_plans(base, head, "a", "b")
-    assert [(c.name, c.action) for c in diff.changes] == [
-        ("kept", "changed"),
-        ("new", "added"),
-        ("gone", "removed"),
+    assert [(c.name, c.operation.value) for c in diff.changes] == [
+        ("kept", "update"),
+        ("new", "create"),
+        ("gone", "delete"),
     ]
 
 
