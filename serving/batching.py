@@ -9,14 +9,23 @@ when the model has proved fast: its last ``INLINE_WINDOW`` calls of at most
 the following ones back to the threads.
 
 When requests wait, those with the same merge key (same options, same row width and
-type) are stacked into one call of up to ``max_rows`` rows: a model call on 16 rows costs
-little more than on one, so throughput under load rises while a lone request waits for
-nothing.
+type) are stacked into one call, whatever their size: a model call has a fixed cost
+(a forest walks every tree in Python) plus a cost per row, so under load one call for
+many requests is much cheaper than one call each, while a lone request waits for
+nothing. How many rows a call may take is sized from the model's measured cost: the
+queue fits ``seconds = per_call + per_row * rows`` to its recent calls and merges while
+the estimate stays within ``budget_seconds`` (a request is never split, so one larger
+than the budget still runs, alone), up to ``max_rows``.
+
+A job whose future ends before its call starts (the client went away, or its deadline
+passed) is dropped at once and its ``on_done`` runs, so it stops counting against the
+worker's concurrency limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -24,12 +33,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from serving.errors import ClientClosedRequest
+
 #: Calls remembered to decide whether the model is fast enough to run inline.
 INLINE_WINDOW = 64
 #: Calls measured (on threads) before the first inline call.
 INLINE_LEARN_CALLS = 8
 #: Larger calls always run on a thread.
 INLINE_MAX_ROWS = 64
+#: Calls remembered to fit the cost model; it is refitted every COST_REFIT calls.
+COST_WINDOW = 64
+COST_REFIT = 8
+#: Rows a call may take before the cost model has data.
+LEARNING_ROWS = 256
 
 #: ``(True, value)`` or ``(False, exception)`` for one job.
 Outcome = tuple[bool, Any]
@@ -47,28 +63,88 @@ class Job:
     rows: int
     future: asyncio.Future[Any]
     on_done: Callable[[], None] = field(default=lambda: None)
+    started: bool = False
+
+
+class CostModel:
+    """``seconds = per_call + per_row * rows``, fitted to the recent calls.
+
+    ``rows_within(budget)`` is how many rows one call may take to stay within
+    ``budget`` seconds; :data:`LEARNING_ROWS` until the fit has data. While every call
+    has had the same size the split between fixed and per-row cost is unknown: the whole
+    cost is taken as per-row, and at least :data:`LEARNING_ROWS` are allowed, so batches
+    of other sizes happen and give the fit its data.
+    """
+
+    def __init__(self) -> None:
+        self._calls: deque[tuple[int, float]] = deque(maxlen=COST_WINDOW)
+        self._since_fit = 0
+        self.per_call = 0.0
+        self.per_row: float | None = None
+        self._one_size = True
+
+    def record(self, rows: int, seconds: float) -> None:
+        self._calls.append((rows, seconds))
+        self._since_fit += 1
+        if self._since_fit >= COST_REFIT or self.per_row is None:
+            self._fit()
+
+    def rows_within(self, budget_seconds: float) -> int:
+        if self.per_row is None:
+            return LEARNING_ROWS
+        spare = budget_seconds - self.per_call
+        rows = max(1, int(spare / self.per_row)) if spare > 0 else 1
+        return max(rows, LEARNING_ROWS) if self._one_size else rows
+
+    def _fit(self) -> None:
+        self._since_fit = 0
+        count = len(self._calls)
+        mean_rows = sum(rows for rows, _ in self._calls) / count
+        mean_seconds = sum(seconds for _, seconds in self._calls) / count
+        spread = sum((rows - mean_rows) ** 2 for rows, _ in self._calls)
+        if spread > 0:
+            slope = sum((rows - mean_rows) * (s - mean_seconds) for rows, s in self._calls)
+            slope /= spread
+        else:
+            slope = 0.0
+        floor = min(seconds / rows for rows, seconds in self._calls) / 64
+        self._one_size = spread == 0
+        if spread == 0 or slope <= 0:
+            # One size only, or noise: all of the cost counts as per-row.
+            self.per_call, self.per_row = 0.0, max(mean_seconds / mean_rows, floor)
+            return
+        self.per_row = max(slope, floor)
+        self.per_call = max(0.0, mean_seconds - self.per_row * mean_rows)
 
 
 class WorkQueue:
     """A FIFO of jobs served by ``threads`` threads (or inline), merging compatible jobs.
 
-    Jobs whose ``key`` is None are never merged. ``on_batch(rows)`` is called for every
-    call made (for the batch-size metric). ``inline_budget_seconds`` 0 (the default)
-    never runs calls on the event loop.
+    Jobs whose ``key`` is None are never merged. ``max_rows`` caps the rows of a merged
+    call (default 65,536; 0 never merges) and ``budget_seconds`` its estimated duration
+    (default 0.02). ``on_batch(rows)`` is called for every call made (for the batch-size
+    metric), ``on_dropped()`` for every job dropped before its call started because its
+    client went away. ``inline_budget_seconds`` 0 (the default) never runs calls on the
+    event loop.
     """
 
     def __init__(
         self,
         run_batch: BatchFunction,
         threads: int = 1,
-        max_rows: int = 256,
+        max_rows: int = 65_536,
+        budget_seconds: float = 0.02,
         on_batch: Callable[[int], None] | None = None,
+        on_dropped: Callable[[], None] | None = None,
         inline_budget_seconds: float = 0.0,
     ) -> None:
         self._run_batch = run_batch
         self._threads = threads
         self._max_rows = max_rows
+        self._budget = budget_seconds
+        self.cost = CostModel()
         self._on_batch = on_batch or (lambda rows: None)
+        self._on_dropped = on_dropped or (lambda: None)
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="predict")
         self._pending: deque[Job] = deque()
         self._running = 0
@@ -88,8 +164,20 @@ class WorkQueue:
         loop = asyncio.get_running_loop()
         job = Job(payload, key, rows, loop.create_future(), on_done or (lambda: None))
         self._pending.append(job)
+        job.future.add_done_callback(lambda future: self._drop(job, future))
         self._dispatch(loop)
         return job.future
+
+    def _drop(self, job: Job, future: asyncio.Future[Any]) -> None:
+        """A job whose future ended before its call started leaves the queue now."""
+        if job.started:
+            return
+        job.started = True  # never run it
+        with contextlib.suppress(ValueError):
+            self._pending.remove(job)
+        job.on_done()
+        if not future.cancelled() and isinstance(future.exception(), ClientClosedRequest):
+            self._on_dropped()
 
     def close(self) -> None:
         """Stop the threads once the current calls finish; queued jobs are dropped."""
@@ -146,25 +234,23 @@ class WorkQueue:
         self._dispatch(loop)
 
     def _record(self, rows: int, seconds: float) -> None:
+        self.cost.record(rows, seconds)
         if rows <= INLINE_MAX_ROWS:
             self._recent.append(seconds)
 
     def _take(self) -> list[Job]:
-        """The next job and any queued jobs that may share its call."""
+        """The next job and any queued jobs that may share its call (all marked started)."""
         first = self._pending.popleft()
-        if first.future.done():  # cancelled while queued: nothing to compute
-            first.on_done()
-            return []
+        first.started = True
         jobs, rows = [first], first.rows
         if first.key is None or self._max_rows == 0:
             return jobs
+        limit = min(self._max_rows, max(first.rows, self.cost.rows_within(self._budget)))
         kept: deque[Job] = deque()
         while self._pending:
             job = self._pending.popleft()
-            if job.key == first.key and rows + job.rows <= self._max_rows:
-                if job.future.done():
-                    job.on_done()
-                    continue
+            if job.key == first.key and rows + job.rows <= limit:
+                job.started = True
                 jobs.append(job)
                 rows += job.rows
             else:
