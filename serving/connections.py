@@ -14,6 +14,10 @@ only once the headers are complete, too late for all three, so
   connection is closed: slow-header clients cannot hold connections;
 - a connection beyond ``max_connections`` gets 503 and is closed at once.
 
+A refused connection is half-closed after its answer and what the client still sends is
+read and dropped for up to ``LINGER_SECONDS``, so the client reads the answer instead of
+a reset.
+
 It relies on uvicorn internals (``HttpToolsProtocol``'s parser callbacks and
 ``connections`` set), so pyproject.toml pins uvicorn to the minor version tested.
 """
@@ -27,6 +31,9 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from serving.errors import PUBLIC_MESSAGES
+
+#: Seconds a refused connection is drained before it is closed.
+LINGER_SECONDS = 1.0
 
 
 @dataclass
@@ -84,6 +91,7 @@ def guarded_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
             self._in_headers = True
             self._header_timer: asyncio.TimerHandle | None = None
             self._counted = False
+            self._refused = False
             if self._guard.full:
                 self._guard.count("connections")
                 self._refuse(_FULL)
@@ -100,7 +108,7 @@ def guarded_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
-            if self.transport.is_closing():
+            if self._refused or self.transport.is_closing():
                 return
             super().data_received(data)
             if self._in_headers:
@@ -135,14 +143,16 @@ def guarded_protocol(guard: ConnectionGuard) -> type[HttpToolsProtocol]:
             self._header_timer = None
             if self._in_headers and not self.transport.is_closing():
                 self._guard.count("header_time")
-                self.transport.write(_TOO_SLOW)
-                self.transport.close()
+                self._refuse(_TOO_SLOW)
 
         def _refuse(self, answer: bytes) -> None:
             self._stop_header_timer()
             self._in_headers = False
+            self._refused = True
             self.transport.write(answer)
-            self.transport.close()
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     return GuardedHttpToolsProtocol
 
