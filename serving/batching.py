@@ -14,8 +14,14 @@ type) are stacked into one call, whatever their size: a model call has a fixed c
 many requests is much cheaper than one call each, while a lone request waits for
 nothing. How many rows a call may take is sized from the model's measured cost: the
 queue fits ``seconds = per_call + per_row * rows`` to its recent calls and merges while
-the estimate stays within ``budget_seconds`` (a request is never split, so one larger
+the rows added cost at most ``budget_seconds`` (a request is never split, so one larger
 than the budget still runs, alone), up to ``max_rows``.
+
+Merging needs requests to be queued together, but under a closed loop of clients the
+next requests arrive just after the model call starts, one by one. So when the last
+call served several requests and fewer are queued now, the idle queue waits for as many
+to arrive, at most half the last call's duration (and at most the budget), before it
+starts the next call; a lone client (last call: one request) never waits.
 
 A job whose future ends before its call starts (the client went away, or its deadline
 passed) is dropped at once and its ``on_done`` runs, so it stops counting against the
@@ -69,11 +75,11 @@ class Job:
 class CostModel:
     """``seconds = per_call + per_row * rows``, fitted to the recent calls.
 
-    ``rows_within(budget)`` is how many rows one call may take to stay within
-    ``budget`` seconds; :data:`LEARNING_ROWS` until the fit has data. While every call
-    has had the same size the split between fixed and per-row cost is unknown: the whole
-    cost is taken as per-row, and at least :data:`LEARNING_ROWS` are allowed, so batches
-    of other sizes happen and give the fit its data.
+    ``rows_within(budget)`` is how many rows merging may add to a call while adding at
+    most ``budget`` seconds to it (the fixed cost is paid anyway). Until calls of
+    different sizes have been seen the per-row cost is unknown; then it allows twice the
+    largest call so far (at least :data:`LEARNING_ROWS`), so that merged calls of other
+    sizes happen and give the fit its data.
     """
 
     def __init__(self) -> None:
@@ -81,20 +87,18 @@ class CostModel:
         self._since_fit = 0
         self.per_call = 0.0
         self.per_row: float | None = None
-        self._one_size = True
 
     def record(self, rows: int, seconds: float) -> None:
         self._calls.append((rows, seconds))
         self._since_fit += 1
-        if self._since_fit >= COST_REFIT or self.per_row is None:
+        if self._since_fit >= COST_REFIT:
             self._fit()
 
     def rows_within(self, budget_seconds: float) -> int:
         if self.per_row is None:
-            return LEARNING_ROWS
-        spare = budget_seconds - self.per_call
-        rows = max(1, int(spare / self.per_row)) if spare > 0 else 1
-        return max(rows, LEARNING_ROWS) if self._one_size else rows
+            largest = max((rows for rows, _ in self._calls), default=0)
+            return max(LEARNING_ROWS, 2 * largest)
+        return max(1, int(budget_seconds / self.per_row))
 
     def _fit(self) -> None:
         self._since_fit = 0
@@ -102,17 +106,11 @@ class CostModel:
         mean_rows = sum(rows for rows, _ in self._calls) / count
         mean_seconds = sum(seconds for _, seconds in self._calls) / count
         spread = sum((rows - mean_rows) ** 2 for rows, _ in self._calls)
-        if spread > 0:
-            slope = sum((rows - mean_rows) * (s - mean_seconds) for rows, s in self._calls)
-            slope /= spread
-        else:
-            slope = 0.0
+        if spread == 0:
+            return  # one size only: nothing tells fixed from per-row cost yet
+        slope = sum((rows - mean_rows) * (s - mean_seconds) for rows, s in self._calls) / spread
+        # Noise can make the slope tiny or negative; a row never costs less than this.
         floor = min(seconds / rows for rows, seconds in self._calls) / 64
-        self._one_size = spread == 0
-        if spread == 0 or slope <= 0:
-            # One size only, or noise: all of the cost counts as per-row.
-            self.per_call, self.per_row = 0.0, max(mean_seconds / mean_rows, floor)
-            return
         self.per_row = max(slope, floor)
         self.per_call = max(0.0, mean_seconds - self.per_row * mean_rows)
 
@@ -121,8 +119,8 @@ class WorkQueue:
     """A FIFO of jobs served by ``threads`` threads (or inline), merging compatible jobs.
 
     Jobs whose ``key`` is None are never merged. ``max_rows`` caps the rows of a merged
-    call (default 65,536; 0 never merges) and ``budget_seconds`` its estimated duration
-    (default 0.02). ``on_batch(rows)`` is called for every call made (for the batch-size
+    call (default 65,536; 0 never merges) and ``budget_seconds`` the time merging may
+    add to it (default 0.05). ``on_batch(rows)`` is called for every call made (for the batch-size
     metric), ``on_dropped()`` for every job dropped before its call started because its
     client went away. ``inline_budget_seconds`` 0 (the default) never runs calls on the
     event loop.
@@ -133,7 +131,7 @@ class WorkQueue:
         run_batch: BatchFunction,
         threads: int = 1,
         max_rows: int = 65_536,
-        budget_seconds: float = 0.02,
+        budget_seconds: float = 0.05,
         on_batch: Callable[[int], None] | None = None,
         on_dropped: Callable[[], None] | None = None,
         inline_budget_seconds: float = 0.0,
@@ -151,6 +149,10 @@ class WorkQueue:
         self._inline_budget = inline_budget_seconds
         self._recent: deque[float] = deque(maxlen=INLINE_WINDOW)
         self._inline_scheduled = False
+        self._expected = 1  # requests the last call served: how many to gather next
+        self._last_seconds = 0.0
+        self._gather: asyncio.TimerHandle | None = None
+        self._gathered = False
 
     def submit(
         self,
@@ -194,6 +196,11 @@ class WorkQueue:
 
     def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
         while self._running < self._threads and self._pending:
+            if self._running == 0 and self._should_gather():
+                if self._gather is None:
+                    wait = min(self._budget, self._last_seconds / 2)
+                    self._gather = loop.call_later(wait, self._end_gathering, loop)
+                return
             if self._running == 0 and self.runs_inline:
                 # Run after the requests already read in this loop iteration have queued,
                 # so they share the call.
@@ -204,6 +211,21 @@ class WorkQueue:
             jobs = self._take()
             if jobs:
                 self._start_thread(loop, jobs)
+
+    def _should_gather(self) -> bool:
+        first = self._pending[0]
+        return (
+            not self._gathered
+            and self._expected > 1
+            and len(self._pending) < self._expected
+            and first.key is not None
+            and self._max_rows != 0
+        )
+
+    def _end_gathering(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._gather = None
+        self._gathered = True
+        self._dispatch(loop)
 
     def _start_thread(self, loop: asyncio.AbstractEventLoop, jobs: list[Job]) -> None:
         self._running += 1
@@ -234,12 +256,17 @@ class WorkQueue:
         self._dispatch(loop)
 
     def _record(self, rows: int, seconds: float) -> None:
+        self._last_seconds = seconds
         self.cost.record(rows, seconds)
         if rows <= INLINE_MAX_ROWS:
             self._recent.append(seconds)
 
     def _take(self) -> list[Job]:
         """The next job and any queued jobs that may share its call (all marked started)."""
+        if self._gather is not None:
+            self._gather.cancel()
+            self._gather = None
+        self._gathered = False
         first = self._pending.popleft()
         first.started = True
         jobs, rows = [first], first.rows
@@ -256,6 +283,7 @@ class WorkQueue:
             else:
                 kept.append(job)
         self._pending = kept
+        self._expected = len(jobs)
         return jobs
 
     def _finish(

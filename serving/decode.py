@@ -22,6 +22,7 @@ import csv
 import io
 import math
 import re
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,9 @@ def decode_json(
         numeric = not bytes(span).translate(None, _JSON_NUMERIC)
         if numeric and len(span) > SMALL_BODY_BYTES:
             return _numeric_json_rows(span, dtype or np.dtype(np.float64), max_cells)
-        if not numeric and dtype is not None:
+        if numeric:
+            return _small_numeric_rows(span, dtype or np.dtype(np.float64), max_cells)
+        if dtype is not None:
             raise BadRequest(f"rows must hold only numbers for this model; {_offender(span)}")
     try:
         document = orjson.loads(body)
@@ -144,6 +147,25 @@ def _offender(span: memoryview) -> str:
     return f"found {min(found)[1]}"
 
 
+def _small_numeric_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
+    """A small body of numbers only: orjson, then one flat pass into ``dtype``."""
+    try:
+        rows = orjson.loads(span)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    try:
+        width = len(rows[0])
+        if all(type(row) is list and len(row) == width for row in rows):
+            _check_cells(len(rows), width, max_cells)
+            flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=len(rows) * width)
+            return flat.reshape(len(rows), width)
+    except (TypeError, ValueError, IndexError):
+        pass  # not a list of equally long rows of numbers: say what is wrong, below
+    if not isinstance(rows, list):
+        raise BadRequest("instances must be a list of rows")
+    return rows_to_array(rows, dtype, max_cells)
+
+
 def _numeric_json_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
     """Rows of numbers straight to ``dtype``: structure checked on the bytes with NumPy,
     values parsed by ``np.fromstring``; no per-cell Python objects."""
@@ -171,6 +193,11 @@ def _numeric_json_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -
     if np.any(between != 1) or len(commas) != len(row_opens) * (width - 1) + len(between):
         raise BadRequest("rows must be separated by exactly one comma")
     _check_cells(len(row_opens), width, max_cells)
+    # np.fromstring reads an empty field as -1, so empty fields are refused first.
+    compact = bytes(span).translate(None, b" \t\r\n")
+    if b",," in compact or b"[," in compact or b",]" in compact:
+        raise BadRequest("rows must hold only numbers (a value is missing)")
+    del compact
     text = bytes(span).translate(_BRACKETS_TO_SPACE)
     try:
         values = np.fromstring(text, dtype=dtype, sep=",")
