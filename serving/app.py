@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,9 +23,15 @@ from starlette.routing import Route
 
 from serving.batching import WorkQueue
 from serving.connections import ConnectionGuard
-from serving.decode import Body
-from serving.errors import RequestTimeout, Unavailable
-from serving.invocation import CustomInvoker, Invocation, Invoker, RowInvoker, wants_probabilities
+from serving.errors import RequestTimeout, ServingError, Unavailable
+from serving.invocation import (
+    INLINE_LIMIT_BYTES,
+    CustomInvoker,
+    Invocation,
+    Invoker,
+    RowInvoker,
+    wants_probabilities,
+)
 from serving.limits import ConcurrencyLimiter, Slot, read_body
 from serving.memory import TRIM_AFTER_BYTES, trim
 from serving.metrics import CONTENT_TYPE, Metrics
@@ -34,6 +40,7 @@ from serving.models import CustomModel, RowModel, ServedModel
 from serving.responses import as_serving_error
 from serving.settings import Settings
 
+T = TypeVar("T")
 _READY = b'{"status":"ready"}'
 #: Seconds after a large request before free memory is handed back to the kernel, so the
 #: answer is sent first and concurrent large requests share one trim.
@@ -50,6 +57,7 @@ class Context:
     limiter: ConcurrencyLimiter
     metrics: Metrics
     connections: ConnectionGuard | None = None
+    large: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     trim_scheduled: bool = False
 
     def unavailable(self, message: str) -> Unavailable:
@@ -88,9 +96,7 @@ def make_invoker(model: ServedModel, settings: Settings, metrics: Metrics) -> In
         return CustomInvoker(model, queue_factory)  # user code: always on a thread
     if isinstance(model, RowModel):
         inline = partial(queue_factory, inline_budget_seconds=settings.inline_predict_ms / 1000)
-        return RowInvoker(
-            model, inline, max_cells=settings.max_cells, decoders=settings.decode_concurrency
-        )
+        return RowInvoker(model, inline, max_cells=settings.max_cells)
     raise TypeError(f"no invoker for {type(model).__name__}")
 
 
@@ -113,6 +119,7 @@ def create_app(
         limiter=ConcurrencyLimiter(settings.max_concurrency, settings.retry_after_seconds),
         metrics=metrics,
         connections=connections,
+        large=asyncio.Semaphore(settings.large_concurrency),
     )
     routes = [
         Route("/ping", partial(ping, context), methods=["GET"]),
@@ -140,23 +147,46 @@ async def ping(context: Context, request: Request) -> Response:
 
 
 async def invocations(context: Context, request: Request) -> Response:
-    """Decode the body, predict, answer in the media type ``Accept`` asks for."""
+    """Decode the body, predict, answer in the media type ``Accept`` asks for.
+
+    Requests with a large body (or one of unknown length) take a turn first, so only
+    ``SERVING_LARGE_CONCURRENCY`` of them are in memory at once.
+    """
     if context.invoker is None or context.model is None or not context.model.ready:
         raise context.unavailable("the model is still loading")
+    headers = request.headers
+    context.invoker.check(headers.get("content-type"), headers.get("accept"))
+    deadline = asyncio.get_running_loop().time() + context.settings.request_timeout_seconds
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= INLINE_LIMIT_BYTES:
+        return await _invoke(context, request, deadline)
+    try:
+        await _before(deadline, context.large.acquire(), RequestTimeout, _LARGE_BUSY)
+    except RequestTimeout:
+        raise context.unavailable(_LARGE_BUSY) from None
+    try:
+        return await _invoke(context, request, deadline)
+    finally:
+        context.large.release()
+
+
+_LARGE_BUSY = "busy with other large requests"
+
+
+async def _invoke(context: Context, request: Request, deadline: float) -> Response:
     settings = context.settings
     headers = request.headers
     content_type, accept = headers.get("content-type"), headers.get("accept")
-    context.invoker.check(content_type, accept)
     loop = asyncio.get_running_loop()
     now = loop.time()
-    deadline = now + settings.request_timeout_seconds
     reading = read_body(
         request.receive,
         headers.get("content-length"),
         settings.max_body_bytes,
         expect_continue=headers.get("expect", "").lower() == "100-continue",
     )
-    body = await _before(min(deadline, now + settings.body_timeout_seconds), reading)
+    body_deadline = min(deadline, now + settings.body_timeout_seconds)
+    body = await _before(body_deadline, reading, RequestTimeout, _BODY_LATE)
     # Only now, with the whole body here, does the request count against the limit: a
     # slow or stalled sender holds a connection, never a slot.
     slot = Slot(context.limiter)
@@ -193,19 +223,22 @@ async def _watch_disconnect(receive: Any, gone: asyncio.Future[None]) -> None:
         gone.set_result(None)
 
 
-async def _before(deadline: float, reading: Coroutine[Any, Any, Body]) -> Body:
-    """Await the body read, or raise :class:`RequestTimeout` (408, and the connection
-    is closed: the rest of the body may still be on its way) at ``deadline``."""
+_BODY_LATE = "the request body did not arrive in time"
+
+
+async def _before(
+    deadline: float, waiting: Coroutine[Any, Any, T], error: type[ServingError], message: str
+) -> T:
+    """Await ``waiting``, or raise ``error`` (with ``Connection: close``: the rest of
+    the body may still be on its way) at ``deadline``."""
     try:
         if sys.version_info >= (3, 11):
             async with asyncio.timeout_at(deadline):
-                return await reading
+                return await waiting
         remaining = deadline - asyncio.get_running_loop().time()
-        return await asyncio.wait_for(reading, remaining)
+        return await asyncio.wait_for(waiting, remaining)
     except (TimeoutError, asyncio.TimeoutError):
-        raise RequestTimeout(
-            "the request body did not arrive in time", headers={"Connection": "close"}
-        ) from None
+        raise error(message, headers={"Connection": "close"}) from None
 
 
 def _typed(request: Request, exc: Exception) -> Response:

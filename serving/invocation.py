@@ -92,9 +92,8 @@ def _fail(future: asyncio.Future[Any], kind: type[Exception], message: str) -> N
 class RowInvoker:
     """Decode rows, predict them on the work queue (merged when possible), encode.
 
-    Bodies over ``INLINE_LIMIT_BYTES`` are decoded on a helper thread, at most
-    ``decoders`` at once (default 1), which bounds the memory decoding can take; at most
-    ``max_cells`` rows x values are accepted per request.
+    Bodies over ``INLINE_LIMIT_BYTES`` are decoded and answers encoded on a helper
+    thread; at most ``max_cells`` rows x values are accepted per request.
     """
 
     def __init__(
@@ -102,13 +101,11 @@ class RowInvoker:
         model: RowModel,
         queue_factory: Callable[..., WorkQueue],
         max_cells: int = DEFAULT_MAX_CELLS,
-        decoders: int = 1,
     ) -> None:
         self.model = model
         self.queue = queue_factory(self._run_batch)
         self.max_cells = max_cells
         self.dtype = model.input_dtype
-        self._decoders = asyncio.Semaphore(decoders)
 
     def check(self, content_type: str | None, accept: str | None) -> None:
         """Refuse unsupported media types before the body is read (415, 406)."""
@@ -123,10 +120,7 @@ class RowInvoker:
         media_in, media_out = media_type(call.content_type), choose_answer_type(call.accept)
         heavy = len(call.body) > INLINE_LIMIT_BYTES
         if heavy:
-            async with self._decoders:
-                rows = await asyncio.to_thread(
-                    decode, call.body, media_in, self.dtype, self.max_cells
-                )
+            rows = await asyncio.to_thread(decode, call.body, media_in, self.dtype, self.max_cells)
         else:
             rows = decode(call.body, media_in, self.dtype, self.max_cells)
         self.model.check_rows(rows)

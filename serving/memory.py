@@ -49,7 +49,15 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
 
 
 def trim() -> bool:
-    """Return free heap pages to the kernel; False when nothing could be returned."""
+    """Collect garbage, then return free heap pages to the kernel.
+
+    The collection matters: an exception's traceback refers to the frames that held a
+    request's body, and such reference cycles are otherwise freed only when enough new
+    objects have been allocated. With the model frozen (:func:`freeze_heap`) a full
+    collection walks only the objects made since. Returns False when no page could be
+    returned.
+    """
+    gc.collect()
     libc = _libc()
     return libc is not None and bool(libc.malloc_trim(0))
 

@@ -53,9 +53,11 @@ class Settings:
         max_cells: largest rows x values of one request, counted before anything is
             allocated; more gets 413. ``SERVING_MAX_CELLS``, default 2,000,000 (16 MB as
             float64; a 6 MiB body of 4-value rows fits).
-        decode_concurrency: large bodies (over 64 KiB) decoded at once per worker, on a
-            helper thread; the others wait their turn, which bounds memory.
-            ``SERVING_DECODE_CONCURRENCY``, default 1.
+        large_concurrency: requests with a body over 64 KiB (or of unknown length) one
+            worker handles at once, from reading the body to sending the answer; others
+            wait with their body still unread in the kernel's socket buffers, so memory
+            stays bounded whatever arrives at once. ``SERVING_LARGE_CONCURRENCY``,
+            default 1.
         max_concurrency: invocations one worker holds at once, counted from the moment
             the whole body has arrived (decoding, queued or predicting); beyond it the
             worker answers 503 with ``Retry-After`` instead of queueing without bound.
@@ -107,7 +109,7 @@ class Settings:
     request_timeout_seconds: float = 60.0
     max_body_bytes: int = 6 * MIB
     max_cells: int = 2_000_000
-    decode_concurrency: int = 1
+    large_concurrency: int = 1
     max_concurrency: int = 64
     max_batch_rows: int = 65_536
     batch_budget_ms: float = 50.0
@@ -142,7 +144,7 @@ class Settings:
             "request_timeout_seconds": _seconds(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
             "max_body_bytes": _int(env, "SERVING_MAX_BODY_BYTES", 6 * MIB, 1),
             "max_cells": _int(env, "SERVING_MAX_CELLS", 2_000_000, 1),
-            "decode_concurrency": _int(env, "SERVING_DECODE_CONCURRENCY", 1, 1),
+            "large_concurrency": _int(env, "SERVING_LARGE_CONCURRENCY", 1, 1),
             "max_concurrency": _int(env, "SERVING_MAX_CONCURRENCY", 64, 1),
             "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 65_536, 0),
             "batch_budget_ms": _milliseconds(env, "SERVING_BATCH_BUDGET_MS", 50.0),
