@@ -96,13 +96,15 @@ def decode_json(
     """``{"instances": rows}`` or a bare list of rows to an array."""
     span = _rows_span(body)
     if span is not None:
-        numeric = not bytes(span).translate(None, _JSON_NUMERIC)
-        if numeric and len(span) > SMALL_BODY_BYTES:
-            return _numeric_json_rows(span, dtype or np.dtype(np.float64), max_cells)
+        text = span.tobytes()  # the one copy: bytes has translate, memoryview does not
+        numeric = not text.translate(None, _JSON_NUMERIC)
+        if numeric and len(text) > SMALL_BODY_BYTES:
+            return _numeric_json_rows(text, dtype or np.dtype(np.float64), max_cells)
         if numeric:
-            return _small_numeric_rows(span, dtype or np.dtype(np.float64), max_cells)
+            return _small_numeric_rows(text, dtype or np.dtype(np.float64), max_cells)
         if dtype is not None:
-            raise BadRequest(f"rows must hold only numbers for this model; {_offender(span)}")
+            raise BadRequest(f"rows must hold only numbers for this model; {_offender(text)}")
+        del text
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -133,9 +135,8 @@ def _first_non_space(view: memoryview) -> int | None:
     return None
 
 
-def _offender(span: memoryview) -> str:
+def _offender(text: bytes) -> str:
     """Words for the first non-numeric thing in a JSON rows list."""
-    text = bytes(span)
     found = []
     for token, words in ((b"null", "null"), (b'"', "strings"), (b"{", "objects"),
                          (b"true", "true/false"), (b"false", "true/false")):  # fmt: skip
@@ -147,10 +148,10 @@ def _offender(span: memoryview) -> str:
     return f"found {min(found)[1]}"
 
 
-def _small_numeric_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
+def _small_numeric_rows(text: bytes, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
     """A small body of numbers only: orjson, then one flat pass into ``dtype``."""
     try:
-        rows = orjson.loads(span)
+        rows = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
     try:
@@ -166,10 +167,10 @@ def _small_numeric_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) 
     return rows_to_array(rows, dtype, max_cells)
 
 
-def _numeric_json_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
+def _numeric_json_rows(text: bytes, dtype: np.dtype[Any], max_cells: int) -> np.ndarray:
     """Rows of numbers straight to ``dtype``: structure checked on the bytes with NumPy,
     values parsed by ``np.fromstring``; no per-cell Python objects."""
-    chars = np.frombuffer(span, dtype=np.uint8)
+    chars = np.frombuffer(text, dtype=np.uint8)
     opens = np.flatnonzero(chars == _OPEN)
     closes = np.flatnonzero(chars == _CLOSE)
     if len(opens) != len(closes) or len(opens) < 2:
@@ -184,6 +185,7 @@ def _numeric_json_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -
     ):
         raise BadRequest("instances must be a list of rows (2 dimensions) of numbers")
     commas = np.flatnonzero(chars == _COMMA)
+    del chars
     inside = np.searchsorted(commas, row_closes) - np.searchsorted(commas, row_opens)
     width = int(inside[0]) + 1
     if np.any(inside != inside[0]):
@@ -192,20 +194,21 @@ def _numeric_json_rows(span: memoryview, dtype: np.dtype[Any], max_cells: int) -
     between = np.searchsorted(commas, row_opens[1:]) - np.searchsorted(commas, row_closes[:-1])
     if np.any(between != 1) or len(commas) != len(row_opens) * (width - 1) + len(between):
         raise BadRequest("rows must be separated by exactly one comma")
-    _check_cells(len(row_opens), width, max_cells)
+    rows = len(row_opens)
+    _check_cells(rows, width, max_cells)
+    del commas, opens, closes, row_opens, row_closes, inside, between
     # np.fromstring reads an empty field as -1, so empty fields are refused first.
-    compact = bytes(span).translate(None, b" \t\r\n")
+    compact = text.translate(None, b" \t\r\n")
     if b",," in compact or b"[," in compact or b",]" in compact:
         raise BadRequest("rows must hold only numbers (a value is missing)")
     del compact
-    text = bytes(span).translate(_BRACKETS_TO_SPACE)
     try:
-        values = np.fromstring(text, dtype=dtype, sep=",")
+        values = np.fromstring(text.translate(_BRACKETS_TO_SPACE), dtype=dtype, sep=",")
     except ValueError:
         raise BadRequest("rows must hold only numbers") from None
-    if values.size != len(row_opens) * width:
+    if values.size != rows * width:
         raise BadRequest("rows must hold only numbers (a value is missing or malformed)")
-    return values.reshape(len(row_opens), width)
+    return values.reshape(rows, width)
 
 
 def rows_to_array(
