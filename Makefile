@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots check scan clean
+.PHONY: install tools plan test lint format bench-plan bench-serve bench-abuse workflows snapshots check scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,9 +63,14 @@ workflows: $(STAMP)
 snapshots: $(STAMP)
 	MLSTACK_UPDATE_SNAPSHOTS=1 $(BIN)/pytest tests/infra/components/test_delivery_snapshots.py
 
-## bench-serve: the serving image against Flask + gunicorn, one worker each (installs wrk if missing)
+## bench-serve: the serving image against Flask + gunicorn, MLServer, LitServe and KServe, one
+## worker each (installs wrk if missing, and the peers into .venv/peers/ on first use; ~15 min)
 bench-serve: $(STAMP)
 	$(BIN)/python -m benchmarks.serve.run
+
+## bench-abuse: hostile clients against one worker, with the memory of its process tree (~1 min)
+bench-abuse: $(STAMP)
+	$(BIN)/python -m benchmarks.serve.abuse
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache
