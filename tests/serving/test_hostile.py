@@ -204,14 +204,18 @@ def predict_fn(data, model):
 """
 
 
+def leaky_model(example_model_dir: Path, directory: Path, artefact: str) -> Path:
+    """``artefact`` of the example model beside a ``code/inference.py`` of LEAKY_CODE."""
+    (directory / "code").mkdir(parents=True)
+    (directory / artefact).write_bytes((example_model_dir / artefact).read_bytes())
+    (directory / "code" / "inference.py").write_text(LEAKY_CODE)
+    return directory
+
+
 def test_onnx_format_never_runs_code_from_the_model_directory(
     start_server: StartServer, example_model_dir: Path, tmp_path: Path
 ) -> None:
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "model.onnx").write_bytes((example_model_dir / "model.onnx").read_bytes())
-    (model_dir / "code").mkdir()
-    (model_dir / "code" / "inference.py").write_text(LEAKY_CODE)
+    model_dir = leaky_model(example_model_dir, tmp_path / "model", "model.onnx")
     server = start_server(model_dir, SERVING_MODEL_FORMAT="onnx")
     assert invoke(server.port, ROW).json() == {"predictions": ["setosa"]}
     assert not (model_dir / "code" / "imported").exists()
@@ -223,12 +227,7 @@ def test_onnx_format_never_runs_code_from_the_model_directory(
 def test_a_model_error_tells_the_caller_nothing_internal(
     start_server: StartServer, example_model_dir: Path, tmp_path: Path
 ) -> None:
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "model.joblib").write_bytes((example_model_dir / "model.joblib").read_bytes())
-    (model_dir / "code").mkdir()
-    (model_dir / "code" / "inference.py").write_text(LEAKY_CODE)
-    server = start_server(model_dir)
+    server = start_server(leaky_model(example_model_dir, tmp_path / "model", "model.joblib"))
     answer = invoke(server.port, ROW, X_Request_Id="leak-check-1")
     assert answer.status == 500
     assert answer.json() == {
