@@ -55,6 +55,7 @@ ROW = [5.1, 3.5, 1.4, 0.2]
 ROW_SIZES = (1, 100, 1000)
 CONNECTIONS = (1, 16, 64)
 TARGET_ROWS_RATIO = 1.5
+SETTLE_SECONDS = 0.5
 TARGET_COLD_START_RATIO = 0.75
 BASELINE = "flask+gunicorn gevent"
 OURS = "mlstack"
@@ -244,6 +245,9 @@ def run_one(
             body = contender.body(rows)
             load.run(url, body, "application/json", connections=16, seconds=0.5)  # warm-up
             for connections in CONNECTIONS:
+                # wrk drops its connections mid-request when a run ends; let every server
+                # finish that work before the next run counts.
+                time.sleep(SETTLE_SECONDS)
                 result = load.run(url, body, "application/json", connections, seconds)
                 figures.rps[(connections, rows)].append(result.requests_per_second)
                 figures.p50_ms[(connections, rows)].append(result.p50_us / 1000)
