@@ -172,3 +172,28 @@ def test_npy_with_negative_sizes_is_a_bad_request() -> None:
     )
     with pytest.raises(BadRequest, match="0 or more"):
         decode(buffer.getvalue() + b"\x00" * 32, NPY, F64)
+
+
+def test_numeric_csv_is_parsed_straight_into_the_models_dtype() -> None:
+    body = b"\r\n".join(f"{i}.5,-2e-3,{i}".encode() for i in range(5000)) + b"\r\n\r\n"
+    array = decode(b"\n" + body, CSV, np.dtype(np.float32))
+    assert array.dtype == np.float32
+    expected = np.asarray([[i + 0.5, -2e-3, i] for i in range(5000)], dtype=np.float32)
+    np.testing.assert_array_equal(array, expected)
+    assert decode(b'"1.5",2\n', CSV, F64).tolist() == [[1.5, 2.0]]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"1,2,3\n4,5\n", "line 2 has 2 fields"),
+        (b"1,,3\n", "missing"),
+        (b"1, ,3\n", "missing"),
+        (b"1,2,\n", "missing"),
+        (b",2,3\n", "missing"),
+        (b"1,2 3\n", "only numbers"),
+    ],
+)
+def test_numeric_csv_with_a_bad_line_is_refused_in_words(body: bytes, words: str) -> None:
+    with pytest.raises(BadRequest, match=words):
+        decode(body, CSV, F64)
