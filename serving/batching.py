@@ -120,7 +120,7 @@ class WorkQueue:
 
     Jobs whose ``key`` is None are never merged. ``max_rows`` caps the rows of a merged
     call (default 65,536; 0 never merges) and ``budget_seconds`` the time merging may
-    add to it (default 0.05). ``on_batch(rows)`` is called for every call made (for the batch-size
+    add to it (default 0.1). ``on_batch(rows)`` is called for every call made (for the batch-size
     metric), ``on_dropped()`` for every job dropped before its call started because its
     client went away. ``inline_budget_seconds`` 0 (the default) never runs calls on the
     event loop.
@@ -131,7 +131,7 @@ class WorkQueue:
         run_batch: BatchFunction,
         threads: int = 1,
         max_rows: int = 65_536,
-        budget_seconds: float = 0.05,
+        budget_seconds: float = 0.1,
         on_batch: Callable[[int], None] | None = None,
         on_dropped: Callable[[], None] | None = None,
         inline_budget_seconds: float = 0.0,

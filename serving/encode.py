@@ -19,6 +19,8 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 MANY_ROWS = 4096
 #: ... when they hold at most this many distinct labels.
 FEW_LABELS = 1024
+#: Rows compared at a time when checking that every label was found.
+CHECK_ROWS = 65_536
 
 
 def encode(prediction: Prediction, media: str) -> bytes:
@@ -75,7 +77,7 @@ def _per_label(
     if outputs.ndim != 1 or outputs.dtype.kind not in "OUS" or len(outputs) <= MANY_ROWS:
         return None
     try:
-        labels, index = np.unique(outputs, return_inverse=True)
+        labels, index = _label_index(outputs)
     except TypeError:  # mixed types that cannot be ordered
         return None
     if len(labels) > FEW_LABELS:
@@ -83,6 +85,21 @@ def _per_label(
     encoded = [encode_one(label.item() if isinstance(label, np.generic) else label)
                for label in labels]  # fmt: skip
     return separator.join(map(encoded.__getitem__, index.tolist()))
+
+
+def _label_index(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct labels and each row's position among them.
+
+    Labels are usually all seen in the first rows: looked up by binary search and
+    checked in slices, that takes no sorted copy of the whole output.
+    """
+    labels = np.unique(outputs[:MANY_ROWS])
+    index = np.minimum(np.searchsorted(labels, outputs), len(labels) - 1)
+    for start in range(0, len(outputs), CHECK_ROWS):
+        part = slice(start, start + CHECK_ROWS)
+        if not np.array_equal(labels[index[part]], outputs[part]):
+            return np.unique(outputs, return_inverse=True)  # a label the first rows lacked
+    return labels, index
 
 
 def _csv_cell(value: Any) -> bytes:

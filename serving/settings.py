@@ -67,7 +67,7 @@ class Settings:
             ``SERVING_MAX_BATCH_ROWS``, default 65,536.
         batch_budget_ms: how much time merging may add to one model call, estimated from
             the model's measured cost per row (the fixed cost of a call is paid anyway);
-            a single request is never split. ``SERVING_BATCH_BUDGET_MS``, default 50.
+            a single request is never split. ``SERVING_BATCH_BUDGET_MS``, default 100.
         predict_threads: threads per worker that run predictions, so the event loop stays
             free for ``/ping`` while a model computes. ``SERVING_PREDICT_THREADS``, default 1.
         inline_predict_ms: built-in models whose recent calls all took less than this run
@@ -112,7 +112,7 @@ class Settings:
     large_concurrency: int = 1
     max_concurrency: int = 64
     max_batch_rows: int = 65_536
-    batch_budget_ms: float = 50.0
+    batch_budget_ms: float = 100.0
     predict_threads: int = 1
     inline_predict_ms: float = 2.0
     graceful_timeout_seconds: float = 20.0
@@ -147,7 +147,7 @@ class Settings:
             "large_concurrency": _int(env, "SERVING_LARGE_CONCURRENCY", 1, 1),
             "max_concurrency": _int(env, "SERVING_MAX_CONCURRENCY", 64, 1),
             "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 65_536, 0),
-            "batch_budget_ms": _milliseconds(env, "SERVING_BATCH_BUDGET_MS", 50.0),
+            "batch_budget_ms": _milliseconds(env, "SERVING_BATCH_BUDGET_MS", 100.0),
             "predict_threads": _int(env, "SERVING_PREDICT_THREADS", 1, 1),
             "inline_predict_ms": _milliseconds(env, "SERVING_INLINE_PREDICT_MS", 2.0),
             "graceful_timeout_seconds": _seconds(env, "SERVING_GRACEFUL_TIMEOUT_SECONDS", 20.0),

@@ -172,10 +172,13 @@ def measure(name: str, port: int, pid: int, case: Callable[[int], str]) -> Outco
     return Outcome(name, result, idle, peak, settled, ok)
 
 
-def report(outcomes: list[Outcome]) -> None:
+def report(outcomes: list[Outcome], warm_up: tuple[float, float]) -> None:
     lines = [
         "bench-abuse: one worker, example model, default settings; memory = RSS summed over "
         "the server's process tree (MiB)",
+        f"idle after 50 small requests: {warm_up[0]:.0f} MiB; after one 6 MiB request too: "
+        f"{warm_up[1]:.0f} MiB (one-time: helper threads, library caches). Each case's idle "
+        "is measured just before it.",
         f"targets: peak <= idle + {TARGET_PEAK_OVER_IDLE_MIB:.0f} MiB, settled "
         f"<= idle x {TARGET_SETTLED_RATIO:.2f} ({SETTLE_SECONDS:.0f} s after)",
         "",
@@ -190,14 +193,16 @@ def report(outcomes: list[Outcome]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def numbers_csv() -> bytes:
+    return b"\n".join([ROW] * (6 * MIB // (len(ROW) + 1) - 1))
+
+
 def cases() -> list[tuple[str, Callable[[int], str]]]:
-    rows = 6 * MIB // (len(ROW) + 1) - 1
-    numbers_csv = b"\n".join([ROW] * rows)
     strings_csv = b"\n".join([b"setosa,versicolor,virginica,petal"] * (6 * MIB // 34 - 1))
     json_rows = b"[" + b",".join([b"[" + ROW + b"]"] * (6 * MIB // (len(ROW) + 3) - 1)) + b"]"
     return [
         ("8 x 6 MiB CSV of strings at once", eight_bodies(strings_csv, "text/csv")),
-        ("8 x 6 MiB CSV of numbers at once", eight_bodies(numbers_csv, "text/csv")),
+        ("8 x 6 MiB CSV of numbers at once", eight_bodies(numbers_csv(), "text/csv")),
         ("8 x 6 MiB JSON of numbers at once", eight_bodies(json_rows, "application/json")),
         ("one header of up to 64 MiB", huge_header),
         ("300 slow-header connections", slow_headers),
@@ -224,13 +229,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             for _ in range(50):  # warm up: first calls allocate what every call needs
                 post(port, ROW, "text/csv")
+            time.sleep(1.0)
+            small = procs.tree_rss_mib(process.pid)
+            post(port, numbers_csv(), "text/csv")
+            time.sleep(SETTLE_SECONDS)
+            warm_up = (small, procs.tree_rss_mib(process.pid))
             outcomes = []
             for name, case in cases():
                 sys.stderr.write(f"{name} ...\n")
                 outcomes.append(measure(name, port, process.pid, case))
         finally:
             procs.stop(process)
-    report(outcomes)
+    report(outcomes, warm_up)
     return 0
 
 

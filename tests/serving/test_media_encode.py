@@ -74,3 +74,9 @@ def test_many_labels_encode_as_row_by_row_would(media: str) -> None:
         assert fast == b"".join(few)
     else:
         assert orjson.loads(fast) == {"predictions": labels.tolist()}
+
+
+def test_labels_the_first_rows_lack_are_still_encoded() -> None:
+    labels = np.asarray(["setosa"] * 5000 + ["virginica", "versicolor"])
+    document = orjson.loads(encode(Prediction(labels), "application/json"))
+    assert document == {"predictions": labels.tolist()}
