@@ -112,12 +112,25 @@ def status_of(exc: BaseException) -> int:
     return exc.status if isinstance(exc, ServingError) else 500
 
 
+#: What a caller is told for each 5xx type. The exception's own text (which may hold data
+#: from the model, its code or the environment) goes only to the log, under the same
+#: request id.
+PUBLIC_MESSAGES = {
+    "internal_error": "internal server error; see the server log for this request id",
+    "model_error": "the model failed on this request; see the server log for this request id",
+    "unavailable": "the server cannot take this request now; retry later",
+    "timeout": "the prediction did not finish in time",
+}
+
+
 def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     """JSON body for an error answer: ``{"error", "type", "request_id"}``.
 
-    Untyped exceptions are reported as ``internal_error`` without their text, which may
-    hold data from the model or the environment; the log keeps the details.
+    4xx answers say what was wrong with the request. 5xx answers carry only a generic
+    message for their type: the details are logged with the request id.
     """
-    if isinstance(exc, ServingError):
-        return {"error": exc.message, "type": exc.kind, "request_id": request_id}
-    return {"error": "internal server error", "type": "internal_error", "request_id": request_id}
+    kind = exc.kind if isinstance(exc, ServingError) else "internal_error"
+    if isinstance(exc, ServingError) and exc.status < 500:
+        return {"error": exc.message, "type": kind, "request_id": request_id}
+    message = PUBLIC_MESSAGES.get(kind, PUBLIC_MESSAGES["internal_error"])
+    return {"error": message, "type": kind, "request_id": request_id}

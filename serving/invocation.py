@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from serving.batching import Outcome, WorkQueue
-from serving.decode import decode
+from serving.decode import DEFAULT_MAX_CELLS, Body, decode
 from serving.encode import encode
-from serving.errors import BadRequest, PredictTimeout, UnsupportedMediaType
+from serving.errors import BadRequest, ClientClosedRequest, PredictTimeout, UnsupportedMediaType
 from serving.limits import Slot
 from serving.media import DECODABLE, choose_answer_type, media_type
 from serving.models.base import RowModel
@@ -33,14 +33,16 @@ _TRUE = frozenset(("1", "true", "yes", "on"))
 
 @dataclass(frozen=True)
 class Invocation:
-    """One request as the invokers see it."""
+    """One request as the invokers see it. ``client_gone`` resolves if the client
+    disconnects; a prediction that has not started by then is dropped."""
 
-    body: bytes
+    body: Body
     content_type: str | None
     accept: str | None
     probabilities: bool
     deadline: float
     slot: Slot
+    client_gone: asyncio.Future[None] | None = None
 
 
 def wants_probabilities(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
@@ -60,30 +62,50 @@ def wants_probabilities(query: Mapping[str, str], headers: Mapping[str, str]) ->
     return False
 
 
-async def _await_until(future: asyncio.Future[Any], deadline: float) -> Any:
-    """The future's result, or :class:`PredictTimeout` (504) once ``deadline`` passes.
+async def _await_until(future: asyncio.Future[Any], call: Invocation) -> Any:
+    """The future's result, or :class:`PredictTimeout` (504) once the deadline passes, or
+    :class:`ClientClosedRequest` when the client goes away first.
 
-    The work itself keeps its thread until it finishes; only the wait is abandoned.
+    Work that has started keeps its thread until it finishes; only the wait is abandoned.
+    Work still queued is dropped by the queue when its future ends early.
     """
     loop = asyncio.get_running_loop()
-    timer = loop.call_at(deadline, _expire, future)
+    timer = loop.call_at(call.deadline, _fail, future, PredictTimeout, _LATE)
+    gone = call.client_gone
+    if gone is not None:
+        gone.add_done_callback(lambda _: _fail(future, ClientClosedRequest, _GONE))
     try:
         return await future
     finally:
         timer.cancel()
 
 
-def _expire(future: asyncio.Future[Any]) -> None:
+_LATE = "the prediction did not finish in time"
+_GONE = "the client disconnected before the answer was ready"
+
+
+def _fail(future: asyncio.Future[Any], kind: type[Exception], message: str) -> None:
     if not future.done():
-        future.set_exception(PredictTimeout("the prediction did not finish in time"))
+        future.set_exception(kind(message))
 
 
 class RowInvoker:
-    """Decode rows, predict them on the work queue (merged when possible), encode."""
+    """Decode rows, predict them on the work queue (merged when possible), encode.
 
-    def __init__(self, model: RowModel, queue_factory: Callable[..., WorkQueue]) -> None:
+    Bodies over ``INLINE_LIMIT_BYTES`` are decoded and answers encoded on a helper
+    thread; at most ``max_cells`` rows x values are accepted per request.
+    """
+
+    def __init__(
+        self,
+        model: RowModel,
+        queue_factory: Callable[..., WorkQueue],
+        max_cells: int = DEFAULT_MAX_CELLS,
+    ) -> None:
         self.model = model
         self.queue = queue_factory(self._run_batch)
+        self.max_cells = max_cells
+        self.dtype = model.input_dtype
 
     def check(self, content_type: str | None, accept: str | None) -> None:
         """Refuse unsupported media types before the body is read (415, 406)."""
@@ -98,9 +120,9 @@ class RowInvoker:
         media_in, media_out = media_type(call.content_type), choose_answer_type(call.accept)
         heavy = len(call.body) > INLINE_LIMIT_BYTES
         if heavy:
-            rows = await asyncio.to_thread(decode, call.body, media_in)
+            rows = await asyncio.to_thread(decode, call.body, media_in, self.dtype, self.max_cells)
         else:
-            rows = decode(call.body, media_in)
+            rows = decode(call.body, media_in, self.dtype, self.max_cells)
         self.model.check_rows(rows)
         if call.probabilities and not self.model.supports_probabilities:
             raise BadRequest("this model cannot return probabilities")
@@ -108,7 +130,7 @@ class RowInvoker:
         future = self.queue.submit(
             (rows, call.probabilities), key=key, rows=rows.shape[0], on_done=call.slot.hand_off()
         )
-        prediction = await _await_until(future, call.deadline)
+        prediction = await _await_until(future, call)
         if heavy:
             return await asyncio.to_thread(encode, prediction, media_out), media_out
         return encode(prediction, media_out), media_out
@@ -152,7 +174,7 @@ class CustomInvoker:
     async def __call__(self, call: Invocation) -> tuple[bytes, str]:
         payload = (call.body, media_type(call.content_type), call.accept)
         future = self.queue.submit(payload, key=None, on_done=call.slot.hand_off())
-        return await _await_until(future, call.deadline)
+        return await _await_until(future, call)
 
     def _run_batch(self, payloads: list[tuple[bytes, str, str | None]]) -> list[Outcome]:
         outcomes: list[Outcome] = []

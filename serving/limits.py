@@ -77,18 +77,21 @@ DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 async def read_body(
     receive: Receive, content_length: str | None, max_bytes: int, expect_continue: bool = False
-) -> bytes:
+) -> bytes | bytearray:
     """Read a request body of at most ``max_bytes`` bytes, else raise 413.
 
     A declared ``Content-Length`` over the limit is refused before anything is stored;
-    chunked bodies are counted as they arrive. Unless the client asked for
-    ``Expect: 100-continue`` (then it has sent nothing yet), the rest of an oversized
-    body is read and dropped (up to ``DRAIN_LIMIT_BYTES``), because a client that is
-    still sending when the server closes gets a reset instead of the answer.
+    chunked bodies are counted as they arrive. A declared length is read into one buffer
+    of that size, so a large body is held once, not once per chunk and again joined.
+    Unless the client asked for ``Expect: 100-continue`` (then it has sent nothing yet),
+    the rest of an oversized body is read and dropped (up to ``DRAIN_LIMIT_BYTES``),
+    because a client that is still sending when the server closes gets a reset instead
+    of the answer.
     """
     too_large = PayloadTooLarge(
         f"request body is larger than {max_bytes} bytes", headers={"Connection": "close"}
     )
+    declared: int | None = None
     if content_length is not None:
         try:
             declared = int(content_length)
@@ -98,25 +101,39 @@ async def read_body(
             if not expect_continue:
                 await _drain(receive, 0)
             raise too_large
-    chunks: list[bytes] = []
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientClosedRequest("client disconnected before sending the whole body")
+    first: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        if len(first) > max_bytes:
+            raise too_large
+        return first  # the common case: the whole body in one message, kept without a copy
+    buffer = bytearray(declared) if declared is not None else bytearray()
     size = 0
+    chunk, more = first, True
     while True:
+        if chunk:
+            end = size + len(chunk)
+            if end > max_bytes:
+                del buffer[:]
+                if more:
+                    await _drain(receive, end)
+                raise too_large
+            if declared is not None and end <= declared:
+                buffer[size:end] = chunk
+            else:
+                buffer += chunk
+            size = end
+        if not more:
+            break
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientClosedRequest("client disconnected before sending the whole body")
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
-        if chunk:
-            size += len(chunk)
-            if size > max_bytes:
-                chunks.clear()
-                if more:
-                    await _drain(receive, size)
-                raise too_large
-            chunks.append(chunk)
-        if not more:
-            break
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunk, more = message.get("body", b""), message.get("more_body", False)
+    if size < len(buffer):
+        del buffer[size:]
+    return buffer
 
 
 async def _drain(receive: Receive, size: int) -> None:

@@ -36,6 +36,10 @@ class Metrics:
     - ``serving_errors_total{code,type}``: answers with status 400 or more, by error type.
     - ``serving_model_load_seconds``: how long loading the model took at start-up.
     - ``serving_batch_rows``: rows per model call (concurrent invocations are merged).
+    - ``serving_abandoned_requests_total``: invocations dropped before their prediction
+      started because the client disconnected (their slots are freed at once).
+    - ``serving_gc_frozen_objects``: objects exempted from garbage collection after the
+      model was loaded (per worker, the largest shown).
     """
 
     def __init__(self) -> None:
@@ -71,6 +75,17 @@ class Metrics:
         )
         self.batch_rows = Histogram(
             "serving_batch_rows", "Rows per model call.", buckets=BATCH_BUCKETS, registry=None
+        )
+        self.abandoned = Counter(
+            "serving_abandoned_requests",
+            "Invocations dropped before their prediction started: the client disconnected.",
+            registry=None,
+        )
+        self.gc_frozen_objects = Gauge(
+            "serving_gc_frozen_objects",
+            "Objects exempted from garbage collection after loading the model.",
+            registry=None,
+            multiprocess_mode="livemax",
         )
         self._children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 

@@ -82,6 +82,9 @@ class RequestContext:
                 self._record_error(scope, state, status, seconds)
             elif self.access_log:
                 self._log(logging.INFO, scope, state, status, seconds)
+            # The exception's traceback reaches this frame and so ``state``: drop the
+            # reference, or the cycle keeps the request's body alive until a collection.
+            state.pop("error", None)
 
     def _record_error(
         self, scope: Scope, state: dict[str, Any], status: int, seconds: float

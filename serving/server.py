@@ -27,6 +27,7 @@ from collections import deque
 from typing import Any
 
 from serving.errors import ModelLoadError
+from serving.memory import freeze_heap, limit_arenas
 from serving.settings import Settings, available_cpus
 
 log = logging.getLogger("serving.server")
@@ -71,6 +72,7 @@ class Server:
     def run(self) -> int:
         """Serve until stopped; returns the process exit code."""
         self._prepare_metrics_dir()
+        limit_arenas()
         self._install_signal_handlers()
         try:
             # Bind first: from here on the kernel queues connections, even while imports run.
@@ -123,7 +125,10 @@ class Server:
         self._loading = True
         try:
             threads = max(1, available_cpus() // self.settings.workers)
-            model = resolve(self.settings.model_dir, self.settings.model_format, threads)
+            model = resolve(
+                self.settings.model_dir, self.settings.model_format, threads,
+                self.settings.input_dtype,
+            )  # fmt: skip
             model.load()
         except _Stop:
             log.info("stopped while loading the model")
@@ -140,6 +145,9 @@ class Server:
             return False
         self.model = model
         self.load_seconds = time.perf_counter() - started
+        # Before forking: collections in the workers then never write to the model's
+        # pages, which stay shared copy-on-write.
+        freeze_heap()
         log.info(
             "model loaded",
             extra={"seconds": round(self.load_seconds, 3), **model.describe()},

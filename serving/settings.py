@@ -18,7 +18,8 @@ from serving.errors import SettingsError
 
 MIB = 1024 * 1024
 
-MODEL_FORMATS = ("auto", "joblib", "onnx")
+MODEL_FORMATS = ("auto", "custom", "joblib", "onnx")
+INPUT_DTYPES = ("auto", "float64", "float32", "object")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -30,7 +31,13 @@ class Settings:
         model_dir: directory holding the model artefacts. ``MODEL_DIR``, default
             ``/opt/ml/model`` (where SageMaker extracts ``model.tar.gz``).
         model_format: ``auto`` (``code/inference.py`` if present, else ``model.joblib``,
-            else ``model.onnx``), ``joblib`` or ``onnx``. ``SERVING_MODEL_FORMAT``, default
+            else ``model.onnx``), ``custom`` (``code/inference.py``, required), ``joblib``
+            or ``onnx`` (that file only: never code from the model directory).
+            ``SERVING_MODEL_FORMAT``, default ``auto``.
+        input_dtype: what built-in models receive: ``float64`` or ``float32`` (cells that
+            are not numbers get 400, bodies are parsed straight into arrays), ``object``
+            (strings allowed, for pipelines that encode them), or ``auto``: ``float64`` for
+            joblib, the graph's input type for ONNX. ``SERVING_INPUT_DTYPE``, default
             ``auto``.
         host: interface to bind. ``SERVING_HOST``, default ``0.0.0.0`` (SageMaker and
             Kubernetes connect from outside the container).
@@ -43,11 +50,24 @@ class Settings:
             ``SAGEMAKER_MODEL_SERVER_TIMEOUT``, default 60 (SageMaker's own limit).
         max_body_bytes: largest accepted request body; larger ones get 413.
             ``SERVING_MAX_BODY_BYTES``, default 6 MiB (SageMaker's payload limit).
-        max_concurrency: invocations one worker holds at once (decoding, queued or
-            predicting); beyond it the worker answers 503 with ``Retry-After`` instead of
-            queueing without bound. ``SERVING_MAX_CONCURRENCY``, default 64.
-        max_batch_rows: built-in models predict concurrent invocations together, up to this
-            many rows per call (0 turns merging off). ``SERVING_MAX_BATCH_ROWS``, default 256.
+        max_cells: largest rows x values of one request, counted before anything is
+            allocated; more gets 413. ``SERVING_MAX_CELLS``, default 2,000,000 (16 MB as
+            float64; a 6 MiB body of 4-value rows fits).
+        large_concurrency: requests with a body over 64 KiB (or of unknown length) one
+            worker handles at once, from reading the body to sending the answer; others
+            wait with their body still unread in the kernel's socket buffers, so memory
+            stays bounded whatever arrives at once. ``SERVING_LARGE_CONCURRENCY``,
+            default 1.
+        max_concurrency: invocations one worker holds at once, counted from the moment
+            the whole body has arrived (decoding, queued or predicting); beyond it the
+            worker answers 503 with ``Retry-After`` instead of queueing without bound.
+            ``SERVING_MAX_CONCURRENCY``, default 64.
+        max_batch_rows: built-in models predict queued invocations together, whatever
+            their size, up to this many rows per call (0 turns merging off).
+            ``SERVING_MAX_BATCH_ROWS``, default 65,536.
+        batch_budget_ms: how much time merging may add to one model call, estimated from
+            the model's measured cost per row (the fixed cost of a call is paid anyway);
+            a single request is never split. ``SERVING_BATCH_BUDGET_MS``, default 100.
         predict_threads: threads per worker that run predictions, so the event loop stays
             free for ``/ping`` while a model computes. ``SERVING_PREDICT_THREADS``, default 1.
         inline_predict_ms: built-in models whose recent calls all took less than this run
@@ -57,6 +77,18 @@ class Settings:
         graceful_timeout_seconds: after SIGTERM, how long in-flight requests may take before
             workers are stopped hard. ``SERVING_GRACEFUL_TIMEOUT_SECONDS``, default 20 (inside
             the 30 s that Docker, Kubernetes and SageMaker wait before SIGKILL).
+        body_timeout_seconds: time for the whole body to arrive once the headers have;
+            past it the answer is 408 and the connection is closed.
+            ``SERVING_BODY_TIMEOUT_SECONDS``, default 30 (capped by the request timeout).
+        header_timeout_seconds: time for a request's headers to arrive, from the moment
+            the connection opens or, on a kept-alive connection, from the request's first
+            byte; past it the connection is closed (after a 408).
+            ``SERVING_HEADER_TIMEOUT_SECONDS``, default 10.
+        max_header_bytes: largest request line plus headers; more gets 431 and the
+            connection is closed. ``SERVING_MAX_HEADER_BYTES``, default 16384 (16 KiB).
+        max_connections: open connections per worker; one more is answered 503 and
+            closed at once, and ``/ping`` answers 503 while the worker is at the cap.
+            ``SERVING_MAX_CONNECTIONS``, default 512.
         keepalive_seconds: idle time before a kept-alive connection is closed.
             ``SERVING_KEEPALIVE_SECONDS``, default 75 (longer than the 60 s idle timeout
             of AWS load balancers, so the server never closes a connection they reuse).
@@ -70,16 +102,24 @@ class Settings:
 
     model_dir: Path = Path("/opt/ml/model")
     model_format: str = "auto"
+    input_dtype: str = "auto"
     host: str = "0.0.0.0"
     port: int = 8080
     workers: int = 1
     request_timeout_seconds: float = 60.0
     max_body_bytes: int = 6 * MIB
+    max_cells: int = 2_000_000
+    large_concurrency: int = 1
     max_concurrency: int = 64
-    max_batch_rows: int = 256
+    max_batch_rows: int = 65_536
+    batch_budget_ms: float = 100.0
     predict_threads: int = 1
     inline_predict_ms: float = 2.0
     graceful_timeout_seconds: float = 20.0
+    body_timeout_seconds: float = 30.0
+    header_timeout_seconds: float = 10.0
+    max_header_bytes: int = 16_384
+    max_connections: int = 512
     keepalive_seconds: int = 75
     retry_after_seconds: int = 1
     log_level: str = "info"
@@ -97,16 +137,24 @@ class Settings:
         values: dict[str, Any] = {
             "model_dir": Path(env.get("MODEL_DIR") or "/opt/ml/model"),
             "model_format": _choice(env, "SERVING_MODEL_FORMAT", "auto", MODEL_FORMATS),
+            "input_dtype": _choice(env, "SERVING_INPUT_DTYPE", "auto", INPUT_DTYPES),
             "host": env.get("SERVING_HOST") or "0.0.0.0",
             "port": _port(env),
             "workers": _int(env, "SAGEMAKER_MODEL_SERVER_WORKERS", available_cpus(), 1),
             "request_timeout_seconds": _seconds(env, "SAGEMAKER_MODEL_SERVER_TIMEOUT", 60.0),
             "max_body_bytes": _int(env, "SERVING_MAX_BODY_BYTES", 6 * MIB, 1),
+            "max_cells": _int(env, "SERVING_MAX_CELLS", 2_000_000, 1),
+            "large_concurrency": _int(env, "SERVING_LARGE_CONCURRENCY", 1, 1),
             "max_concurrency": _int(env, "SERVING_MAX_CONCURRENCY", 64, 1),
-            "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 256, 0),
+            "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 65_536, 0),
+            "batch_budget_ms": _milliseconds(env, "SERVING_BATCH_BUDGET_MS", 100.0),
             "predict_threads": _int(env, "SERVING_PREDICT_THREADS", 1, 1),
             "inline_predict_ms": _milliseconds(env, "SERVING_INLINE_PREDICT_MS", 2.0),
             "graceful_timeout_seconds": _seconds(env, "SERVING_GRACEFUL_TIMEOUT_SECONDS", 20.0),
+            "body_timeout_seconds": _seconds(env, "SERVING_BODY_TIMEOUT_SECONDS", 30.0),
+            "header_timeout_seconds": _seconds(env, "SERVING_HEADER_TIMEOUT_SECONDS", 10.0),
+            "max_header_bytes": _int(env, "SERVING_MAX_HEADER_BYTES", 16_384, 1024),
+            "max_connections": _int(env, "SERVING_MAX_CONNECTIONS", 512, 1),
             "keepalive_seconds": _int(env, "SERVING_KEEPALIVE_SECONDS", 75, 1),
             "retry_after_seconds": _int(env, "SERVING_RETRY_AFTER_SECONDS", 1, 0),
             "log_level": _choice(env, "SERVING_LOG_LEVEL", "info", LOG_LEVELS),

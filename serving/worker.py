@@ -1,8 +1,11 @@
 """One worker process: uvicorn (uvloop + httptools) on the socket the main process bound.
 
 Runs in a child of :mod:`serving.server` right after ``fork()``, so it inherits the
-loaded model and the listening socket. uvicorn handles SIGTERM itself: it stops
-accepting, lets in-flight requests finish (up to the graceful timeout), then returns.
+loaded model and the listening socket. Its HTTP protocol is uvicorn's httptools one with
+the connection bounds of :mod:`serving.connections`. Once the application is built, the
+heap is frozen (:func:`serving.memory.freeze_heap`) so garbage collections skip the
+model's objects. uvicorn handles SIGTERM itself: it stops accepting, lets in-flight
+requests finish (up to the graceful timeout), then returns.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import NoReturn
 import uvicorn
 
 from serving.app import create_app
+from serving.connections import ConnectionGuard, guarded_protocol
+from serving.memory import freeze_heap
 from serving.metrics import Metrics
 from serving.models import ServedModel
 from serving.settings import Settings
@@ -56,11 +61,16 @@ def run_worker(
         metrics = Metrics()
         if model is not None:
             metrics.model_load_seconds.set(load_seconds)
-        app = create_app(settings, model, metrics)
+        guard = ConnectionGuard(
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout_seconds=settings.header_timeout_seconds,
+            max_connections=settings.max_connections,
+        )
+        app = create_app(settings, model, metrics, connections=guard)
         config = uvicorn.Config(
             app,
             loop="uvloop",
-            http="httptools",
+            http=guarded_protocol(guard),
             lifespan="off",
             log_config=None,
             access_log=False,
@@ -71,6 +81,10 @@ def run_worker(
                 math.ceil(settings.graceful_timeout_seconds) if model is not None else 1
             ),
         )
+        config.load()
+        frozen = freeze_heap()
+        metrics.gc_frozen_objects.set(frozen)
+        log.debug("heap frozen", extra={"objects": frozen})
         server = _Server(config, stopped_accepting_fd)
         stop.server = server
         server.should_exit = stop.requested

@@ -51,8 +51,20 @@ class ServedModel(ABC):
         """Per-worker preparation; nothing by default."""
 
     def describe(self) -> dict[str, Any]:
-        """Facts for the start-up log line."""
-        return {"format": self.format}
+        """Facts for the start-up log line: the format and the files it read."""
+        return {"format": self.format, "files": [str(path) for path in self.files()]}
+
+    def files(self) -> list[Path]:
+        """The artefacts this model reads (or read) from the model directory."""
+        return []
+
+
+#: ``SERVING_INPUT_DTYPE`` names; ``object`` (None) means any scalars.
+INPUT_DTYPES: dict[str, np.dtype[Any] | None] = {
+    "float64": np.dtype(np.float64),
+    "float32": np.dtype(np.float32),
+    "object": None,
+}
 
 
 class RowModel(ServedModel):
@@ -60,11 +72,25 @@ class RowModel(ServedModel):
 
     The server decodes bodies and encodes answers for it. Rows from concurrent requests
     may be stacked into one :meth:`predict` call when :attr:`batchable` is true, which
-    requires that each output row depends only on its own input row.
+    requires that each output row depends only on its own input row. ``input_dtype`` is
+    a ``SERVING_INPUT_DTYPE`` name (default ``auto``).
     """
 
     #: Whether rows of several requests may be predicted in one call.
     batchable = True
+
+    def __init__(self, model_dir: Path, input_dtype: str = "auto") -> None:
+        super().__init__(model_dir)
+        self.input_dtype_name = input_dtype
+
+    @property
+    def input_dtype(self) -> np.dtype[Any] | None:
+        """The dtype rows are decoded into; None lets cells be any scalars (object)."""
+        return INPUT_DTYPES.get(self.input_dtype_name, self._default_dtype())
+
+    def _default_dtype(self) -> np.dtype[Any] | None:
+        """The dtype for ``auto``: float64 unless the format knows better."""
+        return np.dtype(np.float64)
 
     @property
     def n_features(self) -> int | None:
@@ -92,8 +118,10 @@ class RowModel(ServedModel):
 
     def describe(self) -> dict[str, Any]:
         """Facts for the start-up log line."""
+        dtype = self.input_dtype
         return {
             **super().describe(),
+            "input_dtype": "object" if dtype is None else dtype.name,
             "n_features": self.n_features,
             "probabilities": self.supports_probabilities,
         }

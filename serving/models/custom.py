@@ -77,6 +77,12 @@ class CustomModel(ServedModel):
         if self._row_model is not None:
             self._row_model.start_worker()
 
+    def files(self) -> list[Path]:
+        used = [self.code_path]
+        if self._row_model is not None:
+            used += self._row_model.files()
+        return used
+
     def describe(self) -> dict[str, Any]:
         handlers = [name for name in HANDLERS if hasattr(self.module, name)]
         return {**super().describe(), "code": str(self.code_path), "handlers": handlers}

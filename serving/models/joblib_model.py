@@ -28,10 +28,15 @@ class JoblibModel(RowModel):
 
     format = "joblib"
 
-    def __init__(self, model_dir: Path, filename: str = FILENAME) -> None:
-        super().__init__(model_dir)
+    def __init__(
+        self, model_dir: Path, filename: str = FILENAME, input_dtype: str = "auto"
+    ) -> None:
+        super().__init__(model_dir, input_dtype)
         self.path = model_dir / filename
         self.estimator: Any = None
+
+    def files(self) -> list[Path]:
+        return [self.path]
 
     def _load(self) -> None:
         import joblib  # deferred: only this format needs it

@@ -42,8 +42,10 @@ class OnnxModel(RowModel):
 
     format = "onnx"
 
-    def __init__(self, model_dir: Path, filename: str = FILENAME, threads: int = 1) -> None:
-        super().__init__(model_dir)
+    def __init__(
+        self, model_dir: Path, filename: str = FILENAME, threads: int = 1, input_dtype: str = "auto"
+    ) -> None:
+        super().__init__(model_dir, input_dtype)
         self.path = model_dir / filename
         self.threads = threads
         self._bytes = b""
@@ -79,6 +81,13 @@ class OnnxModel(RowModel):
         if len(shape) == 2 and isinstance(shape[1], int):
             self._n_features = shape[1]
         self._output_names = [output.name for output in outputs]
+
+    def files(self) -> list[Path]:
+        return [self.path]
+
+    def _default_dtype(self) -> np.dtype[Any] | None:
+        kind = np.dtype(self._input_type)
+        return None if kind.kind == "O" else kind
 
     def _session_for(self, threads: int) -> Any:
         import onnxruntime

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serving.batching import WorkQueue
+from serving.batching import CostModel, WorkQueue
 from serving.errors import BadRequest
 from serving.invocation import RowInvoker
 from serving.models.base import RowModel
@@ -110,3 +110,25 @@ def test_merging_can_be_turned_off(max_rows: int) -> None:
 
     run(scenario())
     assert model.calls == [1, 1, 1]
+
+
+def test_requests_of_any_size_are_merged_not_only_small_ones() -> None:
+    batches: list[int] = []
+
+    async def scenario() -> None:
+        queue = WorkQueue(lambda payloads: [(True, p) for p in payloads], on_batch=batches.append)
+        await asyncio.gather(*(queue.submit(i, key="k", rows=1000) for i in range(5)))
+
+    run(scenario())
+    # The first runs at once; the cost model has seen one size, so it lets twice that in.
+    assert batches == [1000, 2000, 2000]
+
+
+def test_the_cost_model_sizes_calls_from_the_measured_cost_per_row() -> None:
+    cost = CostModel()
+    assert cost.rows_within(0.05) == 256  # nothing measured yet
+    for rows in (1000, 2000) * 4:  # 10 ms per call plus 1 us per row
+        cost.record(rows, 0.010 + rows * 1e-6)
+    assert cost.per_call == pytest.approx(0.010)
+    assert cost.rows_within(0.05) in (49_999, 50_000)  # float rounding
+    assert cost.rows_within(0.001) in (999, 1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import orjson
 import pytest
 
 from serving.encode import encode
@@ -62,3 +63,20 @@ def test_json_answer_of_numbers_stays_numeric() -> None:
 def test_csv_answer_one_line_per_row_with_quoting() -> None:
     prediction = Prediction(np.array(["a,b", "c"]), np.array([[0.25, 0.75], [1.0, 0.0]]))
     assert encode(prediction, CSV) == b'"a,b",0.25,0.75\nc,1.0,0.0\n'
+
+
+@pytest.mark.parametrize("media", ["application/json", "text/csv"])
+def test_many_labels_encode_as_row_by_row_would(media: str) -> None:
+    labels = np.asarray(["setosa", "virginica", 'say "hi", ok'] * 3000)
+    fast = encode(Prediction(labels), media)
+    few = [encode(Prediction(labels[i : i + 3]), media) for i in range(0, 9000, 3)]
+    if media == "text/csv":
+        assert fast == b"".join(few)
+    else:
+        assert orjson.loads(fast) == {"predictions": labels.tolist()}
+
+
+def test_labels_the_first_rows_lack_are_still_encoded() -> None:
+    labels = np.asarray(["setosa"] * 5000 + ["virginica", "versicolor"])
+    document = orjson.loads(encode(Prediction(labels), "application/json"))
+    assert document == {"predictions": labels.tolist()}

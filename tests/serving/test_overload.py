@@ -24,11 +24,12 @@ def test_over_the_limit_gets_503_with_retry_after(
         assert refused.status == 503
         assert refused.headers["retry-after"] == "1"
         assert refused.json()["type"] == "unavailable"
-        assert server.ping() == 200  # health checks are never refused
+        assert server.ping() == 503  # honest: this worker cannot take an invocation now
 
         open_gate(model_dir, "predict")
         first: Answer = held.result(timeout=WAIT_LIMIT_SECONDS)
     assert first.status == 200
+    assert server.ping() == 200
     assert invoke(server.port, b'"third"').status == 200
 
 
@@ -48,7 +49,7 @@ def test_a_prediction_past_the_deadline_gets_504_and_its_slot_back_when_done(
     wait_until(lambda: invoke(server.port, b'"next"').status == 200, "slot released")
 
 
-def test_a_failing_model_is_a_500_with_a_json_error(
+def test_a_failing_model_is_a_500_with_a_json_error_and_the_detail_in_the_log(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server(make_gated_model(tmp_path / "model"))
@@ -56,8 +57,11 @@ def test_a_failing_model_is_a_500_with_a_json_error(
     assert answer.status == 500
     error = answer.json()
     assert error["type"] == "model_error"
-    assert "RuntimeError" in error["error"]
+    assert "RuntimeError" not in error["error"]
     assert error["request_id"] == answer.headers["x-request-id"]
+    wait_until(lambda: "the model broke" in server.log(), "the error logged")
+    (line,) = [line for line in server.log().splitlines() if "the model broke" in line]
+    assert error["request_id"] in line
     assert server.ping() == 200
 
 
