@@ -3,7 +3,6 @@ desired instance count and a target-tracking policy on invocations per instance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -36,12 +35,13 @@ class VariantAutoscalingArgs:
     """Seconds between scale-ins. Default 300."""
     scale_out_cooldown_seconds: int = 60
     """Seconds between scale-outs. Default 60."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Resources the target must wait for (the endpoint). Default none."""
 
 
 class VariantAutoscaling(pulumi.ComponentResource):
-    """Scalable target and target-tracking policy. Outputs: ``resource_id``, ``policy_arn``."""
+    """Scalable target and target-tracking policy. Outputs: ``resource_id``, ``policy_arn``.
+
+    ``opts.depends_on`` (the endpoint) is what the scalable target waits for.
+    """
 
     def __init__(
         self, name: str, args: VariantAutoscalingArgs, opts: pulumi.ResourceOptions | None = None
@@ -57,7 +57,7 @@ class VariantAutoscaling(pulumi.ComponentResource):
             resource_id=resource_id,
             min_capacity=args.min_instances,
             max_capacity=args.max_instances,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.policy = aws.appautoscaling.Policy(
             f"{name}-policy",

@@ -19,17 +19,13 @@ import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, drift_alarm
 from infra.components.iam import service_trust_policy
+from infra.components.s3 import s3_uri
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
 ANALYZER_TAG = "latest"
 HOURLY = "cron(0 * ? * * *)"
 """Model Monitor's hourly schedule expression."""
 MONITORING_PREFIX = "monitoring"
-
-
-def s3_uri(bucket: str, key_or_uri: str) -> str:
-    """``key_or_uri`` as an ``s3://`` URI; a bare key is relative to ``bucket``."""
-    return key_or_uri if key_or_uri.startswith("s3://") else f"s3://{bucket}/{key_or_uri}"
 
 
 def _object_arn(partition: str, uri: str) -> str:
@@ -158,8 +154,8 @@ class DriftMonitor(pulumi.ComponentResource):
             lambda endpoint: f"{MONITORING_PREFIX}/{endpoint}/data-quality"
         )
         bucket = pulumi.Output.from_input(args.artifacts_bucket)
-        statistics = bucket.apply(lambda b: s3_uri(b, args.baseline_statistics_uri))
-        constraints = bucket.apply(lambda b: s3_uri(b, args.baseline_constraints_uri))
+        statistics = s3_uri(bucket, args.baseline_statistics_uri)
+        constraints = s3_uri(bucket, args.baseline_constraints_uri)
         self.reports_uri = pulumi.Output.concat("s3://", bucket, "/", output_prefix)
 
         self.role = aws.iam.Role(

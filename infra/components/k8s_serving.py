@@ -20,7 +20,6 @@ cluster receives can be read, tested and rendered (``mlstack render-k8s``) witho
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +74,6 @@ and paths that leave the target directory."""
 class KubernetesServingArgs:
     """Inputs of :class:`KubernetesServing`."""
 
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster. Required."""
     policy: RolloutPolicy
     """The stack's rollout policy (``mlstack:rollout``). Required."""
     image: pulumi.Input[str]
@@ -123,8 +120,6 @@ class KubernetesServingArgs:
     """In-flight requests' time after SIGTERM, seconds. Default 20."""
     prometheus_address: str = "http://prometheus-server.monitoring.svc.cluster.local"
     """Prometheus the canary analysis queries. Default the prometheus-community server."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Resources to create first (the Argo Rollouts release with its CRDs). Default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM role. Default none."""
 
@@ -579,7 +574,9 @@ def service_account(namespace: str, app_name: str, role_arn: Any) -> dict[str, A
 
 
 class KubernetesServing(pulumi.ComponentResource):
-    """The model server on EKS: every object above, each through the cluster's provider.
+    """The model server on EKS: every object above, each through the cluster's provider
+    (``opts.provider``); the workload waits for ``opts.depends_on`` (the Argo Rollouts
+    release that installs the CRDs, or the cluster's nodes).
 
     Outputs: ``namespace``, ``workload_kind``, ``stable_service``, ``role_arn``.
     """
@@ -588,6 +585,8 @@ class KubernetesServing(pulumi.ComponentResource):
         self, name: str, args: KubernetesServingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:k8s_serving:KubernetesServing", name, None, opts)
+        # The workload (and its analysis) wait for these: the Rollout CRDs, or ready nodes.
+        waits_for = list(opts.depends_on or []) if opts else []  # type: ignore[arg-type]
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
         ns, app = args.namespace, args.app_name
@@ -611,7 +610,7 @@ class KubernetesServing(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        k8s_opts = pulumi.ResourceOptions(parent=self)
         namespace = self._declare(f"{name}-namespace", namespace_object(ns, app), k8s_opts)
         in_namespace = pulumi.ResourceOptions.merge(
             k8s_opts, pulumi.ResourceOptions(depends_on=[namespace])
@@ -632,7 +631,7 @@ class KubernetesServing(pulumi.ComponentResource):
         )
         workload_obj = workload(strategy, args.policy, ns, app, template)
         after_crds = pulumi.ResourceOptions.merge(
-            in_namespace, pulumi.ResourceOptions(depends_on=[namespace, *args.depends_on])
+            in_namespace, pulumi.ResourceOptions(depends_on=[namespace, *waits_for])
         )
         if rollout:
             self._declare(
