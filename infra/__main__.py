@@ -13,13 +13,20 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pulumi
+import pulumi_aws as aws
 
-from infra.components.alarms import EndpointAlarms, EndpointAlarmsArgs
+from infra.components.alarms import EndpointAlarms, EndpointAlarmsArgs, rollback_alarm
 from infra.components.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from infra.components.autoscaling import VariantAutoscaling, VariantAutoscalingArgs
 from infra.components.cluster import Cluster, ClusterArgs
 from infra.components.drift import DriftMonitor, DriftMonitorArgs
-from infra.components.endpoint import Endpoint, EndpointArgs
+from infra.components.endpoint import (
+    Endpoint,
+    EndpointArgs,
+    ModelSource,
+    ProductionVariant,
+    ShadowVariant,
+)
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
     Dashboard,
@@ -34,7 +41,7 @@ from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
 from infra.config.sagemaker import EndpointMode
-from infra.rollout import compile_kubernetes_strategy
+from infra.rollout import compile_kubernetes_strategy, sagemaker_deployment
 
 # ---------------------------------------------------------------------------------------------
 # Config
@@ -42,9 +49,11 @@ from infra.rollout import compile_kubernetes_strategy
 
 config = load_stack_config()
 tags = config.resource_tags()
-sm = config.sagemaker
+sm, model = config.sagemaker, config.model
 serverless = sm.mode is EndpointMode.SERVERLESS
 endpoint_name = config.endpoint_name
+# Looked up once: every ARN the components build is in the account's partition.
+partition = aws.get_partition_output().partition
 
 # ---------------------------------------------------------------------------------------------
 # Registry and network: every delivery path uses them
@@ -111,9 +120,42 @@ if sm.enabled:
         EndpointArgs(
             endpoint_name=endpoint_name,
             model_package_group_name=config.model_package_group_name,
-            model=config.model,
-            sagemaker=sm,
-            rollout=config.rollout,
+            partition=partition,
+            mode=sm.mode,
+            instance_type=sm.instance_type,
+            variants=[
+                ProductionVariant(
+                    sm.variant_name,
+                    ModelSource(model.package_version, model.image_uri, model.artifact_uri),
+                    sm.variant_weight,
+                    sm.instance_count,
+                ),
+                *(
+                    ProductionVariant(
+                        v.name,
+                        ModelSource(package_version=v.package_version),
+                        v.weight,
+                        v.instance_count,
+                    )
+                    for v in sm.ab_variants
+                ),
+            ],
+            shadow=(
+                ShadowVariant(
+                    model.shadow.package_version,
+                    model.shadow.sampling_percent,
+                    model.shadow.instance_count,
+                )
+                if model.shadow is not None
+                else None
+            ),
+            serverless_memory_size_mb=sm.serverless.memory_size_mb,
+            serverless_max_concurrency=sm.serverless.max_concurrency,
+            network_isolation=sm.network_isolation,
+            capture_prefix=sm.data_capture.s3_prefix if sm.data_capture.enabled else None,
+            capture_sampling_percent=sm.data_capture.sampling_percent,
+            deployment=sagemaker_deployment(config.rollout),
+            rollback_alarms=[rollback_alarm(a) for a in config.rollout.rollback_alarms],
             kms_key_arn=registry.kms_key.arn,
             repository_arn=registry.repository.arn,
             artifacts_bucket=registry.artifacts_bucket.bucket,

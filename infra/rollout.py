@@ -97,44 +97,69 @@ def _ramp(step: int, bake: int, *, bake_after_last: bool) -> list[Step]:
 # ---------------------------------------------------------------------------------------------
 
 
-def compile_sagemaker(policy: RolloutPolicy, alarm_names: Sequence[Any]) -> dict[str, Any]:
-    """The SageMaker endpoint ``deployment_config`` for ``policy``.
+@dataclass(frozen=True)
+class SageMakerDeployment:
+    """The endpoint's deployment policy compiled from the rollout policy; the rollback
+    alarms are added by :meth:`deployment_config` once the endpoint has declared them."""
 
-    ``alarm_names`` are the CloudWatch alarms that roll the deployment back (strings or
-    Pulumi Outputs); none means no ``auto_rollback_configuration``. Keys are snake_case, as
-    pulumi_aws's ``EndpointDeploymentConfigArgsDict`` expects.
-    """
-    config: dict[str, Any] = {}
+    update_policy: Mapping[str, Any]
+    """``blue_green_update_policy`` or ``rolling_update_policy`` (snake_case, one key)."""
+
+    def deployment_config(self, alarm_names: Sequence[Any] = ()) -> dict[str, Any]:
+        """``deployment_config`` of the endpoint, in the shape of pulumi_aws's
+        ``EndpointDeploymentConfigArgsDict``. ``alarm_names`` (strings or Outputs) roll the
+        deployment back; none means no ``auto_rollback_configuration``."""
+        config: dict[str, Any] = dict(self.update_policy)
+        if alarm_names:
+            config["auto_rollback_configuration"] = {
+                "alarms": [{"alarm_name": name} for name in alarm_names]
+            }
+        return config
+
+
+def sagemaker_deployment(policy: RolloutPolicy) -> SageMakerDeployment:
+    """Compile ``policy`` for a SageMaker endpoint: a rolling update, or blue/green traffic
+    shifting (all at once, canary or linear)."""
     if policy.strategy is RolloutStrategy.ROLLING:
-        config["rolling_update_policy"] = {
-            "maximum_batch_size": {
-                "type": "CAPACITY_PERCENT",
-                "value": rolling_batch_percent(policy),
-            },
-            "wait_interval_in_seconds": policy.bake_seconds,
-            "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
-            # Roll back by bringing the whole old fleet up at once: the fastest recovery.
-            "rollback_maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 100},
+        return SageMakerDeployment(
+            {
+                "rolling_update_policy": {
+                    "maximum_batch_size": {
+                        "type": "CAPACITY_PERCENT",
+                        "value": rolling_batch_percent(policy),
+                    },
+                    "wait_interval_in_seconds": policy.bake_seconds,
+                    "maximum_execution_timeout_in_seconds": (
+                        policy.maximum_execution_timeout_seconds
+                    ),
+                    # Roll back by bringing the whole old fleet up at once: the fastest recovery.
+                    "rollback_maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 100},
+                }
+            }
+        )
+    routing: dict[str, Any] = {
+        "type": _SAGEMAKER_TRAFFIC_TYPES[policy.strategy],
+        "wait_interval_in_seconds": policy.bake_seconds,
+    }
+    if policy.strategy is RolloutStrategy.CANARY:
+        routing["canary_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
+    elif policy.strategy is RolloutStrategy.LINEAR:
+        routing["linear_step_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
+    return SageMakerDeployment(
+        {
+            "blue_green_update_policy": {
+                "traffic_routing_configuration": routing,
+                "termination_wait_in_seconds": policy.termination_wait_seconds,
+                "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
+            }
         }
-    else:
-        routing: dict[str, Any] = {
-            "type": _SAGEMAKER_TRAFFIC_TYPES[policy.strategy],
-            "wait_interval_in_seconds": policy.bake_seconds,
-        }
-        if policy.strategy is RolloutStrategy.CANARY:
-            routing["canary_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
-        elif policy.strategy is RolloutStrategy.LINEAR:
-            routing["linear_step_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
-        config["blue_green_update_policy"] = {
-            "traffic_routing_configuration": routing,
-            "termination_wait_in_seconds": policy.termination_wait_seconds,
-            "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
-        }
-    if alarm_names:
-        config["auto_rollback_configuration"] = {
-            "alarms": [{"alarm_name": name} for name in alarm_names]
-        }
-    return config
+    )
+
+
+def compile_sagemaker(policy: RolloutPolicy, alarm_names: Sequence[Any]) -> dict[str, Any]:
+    """The SageMaker endpoint ``deployment_config`` for ``policy`` rolled back by
+    ``alarm_names`` (see :meth:`SageMakerDeployment.deployment_config`)."""
+    return sagemaker_deployment(policy).deployment_config(alarm_names)
 
 
 @dataclass(frozen=True)
