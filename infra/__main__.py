@@ -62,6 +62,8 @@ partition = aws.get_partition_output().partition
 registry = Registry(
     "registry",
     RegistryArgs(
+        key_alias=f"alias/registry-{config.stack}",
+        partition=partition,
         model_package_group_name=config.registry.model_package_group_name,
         keep_tagged_images=config.registry.keep_tagged_images,
         untagged_image_expiry_days=config.registry.untagged_image_expiry_days,
@@ -79,6 +81,7 @@ if config.network.enabled:
     network = Network(
         "network",
         NetworkArgs(
+            vpc_name=f"network-{config.stack}",
             kms_key_arn=registry.kms_key.arn,
             cidr=config.network.cidr,
             availability_zones=config.network.availability_zones,
@@ -98,6 +101,8 @@ security_group_ids = [network.workload_security_group.id] if network is not None
 monitoring = Monitoring(
     "monitoring",
     MonitoringArgs(
+        topic_display_name=f"{PROJECT} {config.stack} alerts",
+        partition=partition,
         kms_key_arn=registry.kms_key.arn,
         endpoint_names=[endpoint_name] if sm.enabled else [],
         email_subscriptions=config.monitoring.email_subscriptions,
@@ -205,6 +210,7 @@ if sm.enabled:
             "drift",
             DriftMonitorArgs(
                 endpoint_name=endpoint.endpoint.name,
+                partition=partition,
                 capture_prefix=sm.data_capture.s3_prefix,
                 artifacts_bucket=registry.artifacts_bucket.bucket,
                 artifacts_bucket_arn=registry.artifacts_bucket.arn,
@@ -229,6 +235,7 @@ if sm.enabled:
     dashboard = Dashboard(
         "dashboard",
         DashboardArgs(
+            dashboard_name=f"{PROJECT}-{config.stack}",
             variants=[
                 DashboardVariant(endpoint_name, variant, instances=not serverless)
                 for variant in endpoint.variant_names

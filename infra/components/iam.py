@@ -38,6 +38,11 @@ def service_trust_policy(
     return policy_document([statement])
 
 
+def account_root(partition: pulumi.Input[str], account_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The account's root principal ARN (the account as a whole, administered through IAM)."""
+    return pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":root")
+
+
 def managed_policy_arn(partition: pulumi.Input[str], policy_name: str) -> pulumi.Output[str]:
     """ARN of an AWS managed policy in ``partition``."""
     return pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy_name)

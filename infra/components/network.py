@@ -11,13 +11,12 @@ workloads and VPC flow logs (all traffic) to a KMS-encrypted log group with rete
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.iam import service_trust_policy
+from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -38,16 +37,18 @@ PRIVATE_NODE_ENDPOINT_SERVICES: tuple[str, ...] = ("ec2", "eks", "eks-auth", "au
 class NetworkArgs:
     """Inputs of :class:`Network`."""
 
+    vpc_name: str
+    """``Name`` tag of the VPC, e.g. ``network-production``."""
     kms_key_arn: pulumi.Input[str]
     """KMS key that encrypts the flow log group (the registry's key). Required."""
-    cidr: str = "10.0.0.0/16"
-    """VPC IPv4 range (/16-/20). Default 10.0.0.0/16."""
-    availability_zones: int = 2
-    """AZs with a private subnet each (2-3). Default 2."""
-    nat: NatMode = NatMode.SINGLE
-    """NAT gateways: none, single or per-az. Default single."""
-    flow_log_retention_days: int = 365
-    """Days the flow log group keeps records. Default 365."""
+    cidr: str
+    """VPC IPv4 range (/16-/20), e.g. ``10.0.0.0/16``."""
+    availability_zones: int
+    """AZs with a private subnet each (2-3)."""
+    nat: NatMode
+    """NAT gateways: none, single or per-az."""
+    flow_log_retention_days: int
+    """Days the flow log group keeps records."""
     extra_interface_endpoints: tuple[str, ...] = ()
     """Interface endpoints beyond :data:`INTERFACE_ENDPOINT_SERVICES`. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -69,26 +70,22 @@ def subnet_cidrs(cidr: str, availability_zones: int) -> tuple[list[str], list[st
     return private, public
 
 
-def flow_log_role_policy(log_group_arn: str) -> str:
+def flow_log_role_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """Least privilege for the flow log service: write to its one log group."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "WriteFlowLogs",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
-                }
-            ],
-        },
-        sort_keys=True,
+    return policy_document(
+        [
+            {
+                "Sid": "WriteFlowLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
+            }
+        ]
     )
 
 
@@ -115,7 +112,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=args.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
-            tags={**args.tags, "Name": f"{name}-{pulumi.get_stack()}"},
+            tags={**args.tags, "Name": args.vpc_name},
             opts=child,
         )
         # The default security group allows all traffic between its members: strip its rules
@@ -302,20 +299,13 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        role = aws.iam.Role(
+        role = role_with_inline_policy(
             f"{name}-flow-logs",
-            assume_role_policy=account_id.apply(
-                lambda account: service_trust_policy("vpc-flow-logs.amazonaws.com", account)
-            ),
+            trust_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", account_id),
+            policy=flow_log_role_policy(log_group.arn),
             tags=args.tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs",
-            role=role.id,
-            policy=log_group.arn.apply(flow_log_role_policy),
-            opts=child,
-        )
+            parent=self,
+        ).role
         aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=self.vpc.id,
