@@ -263,6 +263,7 @@ if config.eks.enabled:
             subnet_ids=network.private_subnet_ids,
             kms_key_arn=registry.kms_key.arn,
             admin_principal_arns=tuple(eks.admin_principal_arns),
+            partition=partition,
             kubernetes_version=eks.kubernetes_version,
             endpoint_access=eks.endpoint_access,
             public_access_cidrs=tuple(eks.public_access_cidrs),
