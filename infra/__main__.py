@@ -279,9 +279,11 @@ if config.eks.enabled:
         ),
     )
 
+    # Compiled once: it decides whether Argo Rollouts is installed and shapes the workload.
+    strategy = compile_kubernetes_strategy(config.rollout)
     # The Rollout CRDs come with the controller: workloads wait for its release.
     workload_depends_on: list[pulumi.Resource] = list(cluster.ready)
-    if compile_kubernetes_strategy(config.rollout).kind == "Rollout":
+    if strategy.needs_argo_rollouts:
         argo = ArgoRollouts(
             "argo-rollouts",
             ArgoRolloutsArgs(controller_replicas=2 if config.is_production else 1),
@@ -304,7 +306,8 @@ if config.eks.enabled:
     k8s_serving = KubernetesServing(
         "serving",
         KubernetesServingArgs(
-            policy=config.rollout,
+            strategy=strategy,
+            partition=partition,
             image=image,
             image_pinned_by_digest=serving.image_digest is not None,
             model_bucket=model_bucket,

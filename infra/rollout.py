@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.rollout import RolloutPolicy, RolloutStrategy
+from infra.config.rollout import RollbackMetric, RolloutPolicy, RolloutStrategy
 
 DEFAULT_ROLLING_BATCH_PERCENT = 25
 """Batch size of a rolling update when ``stepPercent`` is not set, in percent of capacity."""
@@ -287,27 +287,53 @@ def compile_argo_canary(
         "steps": compile_argo_canary_steps(policy),
     }
     if analysis_template:
-        canary["analysis"] = {
-            "templates": [{"templateName": analysis_template}],
-            "startingStep": 1,
-        }
+        canary["analysis"] = argo_background_analysis(analysis_template)
     return canary
+
+
+def argo_background_analysis(analysis_template: str) -> dict[str, Any]:
+    """``canary.analysis``: ``analysis_template`` runs in the background from the first step."""
+    return {"templates": [{"templateName": analysis_template}], "startingStep": 1}
+
+
+@dataclass(frozen=True)
+class CanaryCheck:
+    """One rollback alarm of the policy, checked on the canary's pods by the analysis."""
+
+    metric: RollbackMetric
+    threshold: float
+    """Upper bound, in the metric's unit (milliseconds, or percent of invocations)."""
+    evaluation_periods: int
+    """Failed one-minute measurements that fail the analysis."""
 
 
 @dataclass(frozen=True)
 class KubernetesStrategy:
-    """How the Kubernetes serving path rolls out: the workload kind and its strategy block.
+    """How the Kubernetes serving path rolls out, compiled once from the rollout policy and
+    given both to the Argo Rollouts installation and to the serving workload.
 
-    ``kind`` is ``Rollout`` (argoproj.io/v1alpha1; ``strategy`` is ``{"canary": {...}}``) or
-    ``Deployment`` (apps/v1; ``strategy`` is a ``RollingUpdate`` strategy).
-    ``progress_deadline_seconds`` bounds the whole rollout, like SageMaker's timeout.
+    ``kind`` is ``Rollout`` (argoproj.io/v1alpha1; ``strategy`` is ``{"canary": {...}}``
+    without analysis, see :meth:`canary`) or ``Deployment`` (apps/v1; ``strategy`` is a
+    ``RollingUpdate`` strategy). ``progress_deadline_seconds`` bounds the whole rollout, like
+    SageMaker's timeout.
     """
 
     kind: str
-    strategy: dict[str, Any]
+    strategy: Mapping[str, Any]
     progress_deadline_seconds: int
     progress_deadline_abort: bool = False
-    """Rollout only: abort (and roll back) when the deadline passes."""
+    """Rollout only: abort (and roll back) when the deadline passes. Default false."""
+    checks: tuple[CanaryCheck, ...] = ()
+    """Rollout only: what the canary analysis measures (the policy's rollback alarms)."""
+
+    @property
+    def needs_argo_rollouts(self) -> bool:
+        """Whether the workload is an Argo Rollouts ``Rollout`` (the controller must run)."""
+        return self.kind == "Rollout"
+
+    def canary(self, analysis_template: str) -> dict[str, Any]:
+        """``spec.strategy.canary`` with ``analysis_template`` run in the background."""
+        return {**self.strategy["canary"], "analysis": argo_background_analysis(analysis_template)}
 
 
 def compile_kubernetes_strategy(
@@ -322,6 +348,10 @@ def compile_kubernetes_strategy(
             strategy={"canary": compile_argo_canary(policy, analysis_template)},
             progress_deadline_seconds=deadline,
             progress_deadline_abort=True,
+            checks=tuple(
+                CanaryCheck(a.metric, a.threshold, a.evaluation_periods)
+                for a in policy.rollback_alarms
+            ),
         )
     surge = 100 if policy.strategy is RolloutStrategy.ALL_AT_ONCE else rolling_batch_percent(policy)
     return KubernetesStrategy(

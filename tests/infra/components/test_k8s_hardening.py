@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.components.k8s_serving import MODEL_DIR, SERVING_PORT
+from infra.components.k8s_manifests import MODEL_DIR, SERVING_PORT
 from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import objects, staging_eks_plan, workloads
 
