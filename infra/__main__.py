@@ -15,7 +15,12 @@ if not __package__:
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.alarms import EndpointAlarms, EndpointAlarmsArgs, rollback_alarm
+from infra.components.alarms import (
+    EndpointAlarms,
+    EndpointAlarmsArgs,
+    operational_alarms,
+    rollback_alarm,
+)
 from infra.components.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from infra.components.autoscaling import VariantAutoscaling, VariantAutoscalingArgs
 from infra.components.cluster import Cluster, ClusterArgs
@@ -196,9 +201,11 @@ if sm.enabled:
             endpoint_name=endpoint_name,
             variants=endpoint.variant_names,
             topic_arn=monitoring.topic.arn,
-            thresholds=config.monitoring.alarms,
-            instance_type=None if serverless else sm.instance_type,
-            no_traffic=config.is_production,
+            definitions=operational_alarms(
+                config.monitoring.alarms,
+                None if serverless else sm.instance_type,
+                no_traffic=config.is_production,
+            ),
             tags=tags,
         ),
     )

@@ -150,6 +150,8 @@ def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 class Registry(pulumi.ComponentResource):
     """KMS key, ECR repository, model package group and artifacts bucket.
 
+    Raises :class:`pulumi.ResourceError` for a key deletion window outside 7-30 days.
+
     Outputs: ``kms_key_arn``, ``repository_url``, ``repository_arn``,
     ``model_package_group_name``, ``model_package_group_arn``, ``artifacts_bucket``,
     ``artifacts_bucket_arn``.
@@ -159,6 +161,12 @@ class Registry(pulumi.ComponentResource):
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:registry:Registry", name, None, opts)
+        if not 7 <= args.kms_deletion_window_days <= 30:
+            raise pulumi.ResourceError(
+                f"RegistryArgs: kms_deletion_window_days {args.kms_deletion_window_days} is "
+                "outside KMS's 7-30 days",
+                self,
+            )
         child = pulumi.ResourceOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
