@@ -10,6 +10,8 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
     One traffic shift to the new version, then a bake while the alarms are watched.
 ``traffic_steps(policy) -> list[Step]``
     The target-neutral shift schedule; the last step always reaches 100 percent.
+``sagemaker_deployment(policy) -> SageMakerDeployment``
+    The endpoint's update policy; ``.deployment_config(alarm_names)`` adds the rollback alarms.
 ``compile_sagemaker(policy, alarm_names) -> dict``
     The endpoint's ``deployment_config`` in the shape of pulumi_aws's
     ``EndpointDeploymentConfigArgsDict`` (snake_case keys; alarm names may be Outputs).
@@ -18,8 +20,11 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
 ``compile_argo_canary(policy, analysis_template=None) -> dict``
     The whole ``spec.strategy.canary`` block, with background analysis when a template is named.
 ``compile_kubernetes_strategy(policy) -> KubernetesStrategy``
+    Compiled once by the program and given to Argo Rollouts' installation and the workload:
     ``Rollout`` with canary steps for canary and linear, a plain ``Deployment`` with a
     ``RollingUpdate`` strategy for rolling and all-at-once.
+``timeline(policy) -> Timeline``
+    The rollout as a reader sees it, straight from the spec (the tooling prints it).
 ``timeline_from_sagemaker(deployment_config) -> Timeline``
     Read a compiled (camelCase, as in a plan) deployment config back into a :class:`Timeline`.
 ``Timeline.describe(labels) -> str``
@@ -191,15 +196,16 @@ class Timeline:
         return ", ".join([text, *extras])
 
 
-def timeline(policy: RolloutPolicy, alarm_names: Sequence[str] = ()) -> Timeline:
-    """The :class:`Timeline` of ``policy`` straight from the spec."""
+def timeline(policy: RolloutPolicy) -> Timeline:
+    """The :class:`Timeline` of ``policy`` straight from the spec: its shifts and bakes, the
+    old fleet's grace (blue/green only), the timeout and the rollback alarms' metrics."""
     rolling = policy.strategy is RolloutStrategy.ROLLING
     return Timeline(
         strategy=policy.strategy.value,
         steps=tuple(traffic_steps(policy)),
         termination_wait_seconds=0 if rolling else policy.termination_wait_seconds,
         maximum_execution_timeout_seconds=policy.maximum_execution_timeout_seconds,
-        rollback_alarms=tuple(alarm_names),
+        rollback_alarms=tuple(alarm.metric.value for alarm in policy.rollback_alarms),
     )
 
 

@@ -119,15 +119,33 @@ def test_canary_bakes_once_then_shifts_the_rest() -> None:
 )
 def test_plan_timeline_reads_back_what_the_spec_compiles_to(fields: dict[str, Any]) -> None:
     spec = policy(**fields)
-    compiled = camel(compile_sagemaker(spec, ["x-latency", "x-errors"]))
-    assert timeline_from_sagemaker(compiled) == timeline(spec, ["x-latency", "x-errors"])
+    compiled = camel(compile_sagemaker(spec, ["latency-p99", "errors-5xx"]))
+    assert timeline_from_sagemaker(compiled) == timeline(spec)
 
 
 def test_timeline_text_names_steps_bakes_and_alarms() -> None:
-    text = timeline(policy(strategy="canary", stepPercent=10, terminationWaitSeconds=0), ["l", "e"])
-    assert text.describe({"l": "latency-p99", "e": "errors-5xx"}) == (
+    text = timeline(policy(strategy="canary", stepPercent=10, terminationWaitSeconds=0))
+    assert text.describe() == (
         "10% -> bake 600 s -> 100%, timeout 3600 s, rollback on: latency-p99, errors-5xx"
     )
+
+
+def test_timeline_of_a_rolling_update_keeps_no_old_fleet() -> None:
+    text = timeline(policy(strategy="rolling", stepPercent=50, rollbackAlarms=[])).describe()
+    assert text == (
+        "50% -> bake 600 s -> 100% -> bake 600 s, timeout 3600 s, no automatic rollback"
+    )
+
+
+def test_kubernetes_strategy_carries_the_rollback_checks_to_the_analysis() -> None:
+    strategy = compile_kubernetes_strategy(policy(strategy="canary", stepPercent=10))
+    assert strategy.needs_argo_rollouts
+    assert [(c.metric.value, c.threshold) for c in strategy.checks] == [
+        ("latency-p99", 500),
+        ("errors-5xx", 1),
+    ]
+    assert strategy.canary("t")["analysis"]["templates"] == [{"templateName": "t"}]
+    assert "analysis" not in strategy.strategy["canary"]
 
 
 def test_argo_canary_steps_pause_for_each_bake() -> None:
