@@ -28,6 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
 from infra.config.monitoring import AlarmSpec, AlarmThresholds
 from infra.config.rollout import RollbackAlarm, RollbackMetric
 
@@ -337,7 +338,7 @@ class EndpointAlarmsArgs:
 class EndpointAlarms(pulumi.ComponentResource):
     """The operational alarm set of every variant of one endpoint.
 
-    Raises :class:`pulumi.ResourceError` without variants or with repeated alarm keys (their
+    Raises :class:`ResourceError` without variants or with repeated alarm keys (their
     names would collide).
 
     Outputs: ``alarm_names`` (list) and ``alarm_arns`` (list).
@@ -349,12 +350,10 @@ class EndpointAlarms(pulumi.ComponentResource):
         super().__init__("mlstack:alarms:EndpointAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         if not args.variants:
-            raise pulumi.ResourceError("EndpointAlarmsArgs: at least one variant to watch", self)
+            raise ResourceError("EndpointAlarmsArgs: at least one variant to watch", self)
         keys = [d.key for d in args.definitions]
         if len(set(keys)) != len(keys):
-            raise pulumi.ResourceError(
-                f"EndpointAlarmsArgs: alarm keys must be unique, got {keys}", self
-            )
+            raise ResourceError(f"EndpointAlarmsArgs: alarm keys must be unique, got {keys}", self)
         definitions = args.definitions
         self.alarms: list[aws.cloudwatch.MetricAlarm] = []
         self.alarm_names: list[str] = []

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
+
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 PREDEFINED_METRIC = "SageMakerVariantInvocationsPerInstance"
 
@@ -41,7 +43,7 @@ class VariantAutoscaling(pulumi.ComponentResource):
     """Scalable target and target-tracking policy. Outputs: ``resource_id``, ``policy_arn``.
 
     ``opts.depends_on`` (the endpoint) is what the scalable target waits for. Raises
-    :class:`pulumi.ResourceError` when ``min_instances`` is above ``max_instances``.
+    :class:`ResourceError` when ``min_instances`` is above ``max_instances``.
     """
 
     def __init__(
@@ -49,7 +51,7 @@ class VariantAutoscaling(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:autoscaling:VariantAutoscaling", name, None, opts)
         if args.min_instances > args.max_instances:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 f"VariantAutoscalingArgs: min_instances {args.min_instances} is above "
                 f"max_instances {args.max_instances}",
                 self,

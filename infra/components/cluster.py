@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from infra.components.errors import ResourceError
 from infra.components.iam import (
     managed_policy_arn,
     policy_document,
@@ -226,7 +227,7 @@ def cluster_admin_policy_arn(partition: pulumi.Input[str]) -> pulumi.Output[str]
 class Cluster(pulumi.ComponentResource):
     """EKS cluster, node group, add-ons, OIDC provider and a Kubernetes provider.
 
-    Raises :class:`pulumi.ResourceError` for a Kubernetes version without pinned add-ons, no
+    Raises :class:`ResourceError` for a Kubernetes version without pinned add-ons, no
     admin principal, or public access CIDRs that do not match the endpoint access.
 
     Attributes for consumers: ``provider`` (pass it to every Kubernetes resource), ``ready``
@@ -240,23 +241,21 @@ class Cluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:cluster:Cluster", name, None, opts)
         if args.kubernetes_version not in ADDON_VERSIONS:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 f"ClusterArgs: Kubernetes {args.kubernetes_version} has no pinned add-ons: use "
                 "one of " + ", ".join(ADDON_VERSIONS),
                 self,
             )
         if not args.admin_principal_arns:
-            raise pulumi.ResourceError(
-                "ClusterArgs: a cluster needs at least one admin principal", self
-            )
+            raise ResourceError("ClusterArgs: a cluster needs at least one admin principal", self)
         public = args.endpoint_access is EndpointAccess.PRIVATE_AND_PUBLIC
         if public and not args.public_access_cidrs:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 "ClusterArgs: a public endpoint needs public_access_cidrs (never the internet)",
                 self,
             )
         if args.public_access_cidrs and not public:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 "ClusterArgs: public_access_cidrs need endpoint_access private-and-public", self
             )
         child = pulumi.ResourceOptions(parent=self)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, drift_alarm
+from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.components.s3 import bucket_and_key, object_arn, s3_uri
 
@@ -139,7 +140,7 @@ class DriftMonitorArgs:
 class DriftMonitor(pulumi.ComponentResource):
     """Data-quality job definition, hourly schedule and drift alarm.
 
-    Raises :class:`pulumi.ResourceError` for subnets without security groups (or the other
+    Raises :class:`ResourceError` for subnets without security groups (or the other
     way round).
 
     Outputs: ``job_definition_name``, ``schedule_name``, ``reports_uri``.
@@ -150,7 +151,7 @@ class DriftMonitor(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:drift:DriftMonitor", name, None, opts)
         if bool(args.subnet_ids) != bool(args.security_group_ids):
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 "DriftMonitorArgs: subnet_ids and security_group_ids go together", self
             )
         child = pulumi.ResourceOptions(parent=self)

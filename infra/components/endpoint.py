@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import AlarmDefinition, declare_alarm
+from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.config.sagemaker import EndpointMode
 from infra.rollout import SageMakerDeployment
@@ -275,7 +276,7 @@ class Endpoint(pulumi.ComponentResource):
     """Model(s), least-privilege execution role, endpoint configuration, rollback alarms and
     the SageMaker endpoint.
 
-    Raises :class:`pulumi.ResourceError` for subnets without security groups (or the other
+    Raises :class:`ResourceError` for subnets without security groups (or the other
     way round), a serverless endpoint in a VPC, no variants, or a model source that names both
     or neither of a package version and an image.
 
@@ -341,19 +342,17 @@ class Endpoint(pulumi.ComponentResource):
 
     def _validate(self, args: EndpointArgs) -> None:
         if bool(args.subnet_ids) != bool(args.security_group_ids):
-            raise pulumi.ResourceError(
-                "EndpointArgs: subnet_ids and security_group_ids go together", self
-            )
+            raise ResourceError("EndpointArgs: subnet_ids and security_group_ids go together", self)
         if args.mode is EndpointMode.SERVERLESS and args.subnet_ids:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 "EndpointArgs: serverless endpoints do not run in a VPC; drop subnet_ids", self
             )
         if not args.variants:
-            raise pulumi.ResourceError("EndpointArgs: at least one production variant", self)
+            raise ResourceError("EndpointArgs: at least one production variant", self)
         for variant in args.variants:
             source = variant.source
             if (source.package_version is None) == (source.image_uri is None):
-                raise pulumi.ResourceError(
+                raise ResourceError(
                     f"EndpointArgs: variant {variant.name} needs exactly one of "
                     "package_version and image_uri",
                     self,

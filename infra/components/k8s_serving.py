@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s_manifests as manifests
 from infra.components.cluster import irsa_trust_policy
+from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy
 from infra.components.s3 import object_arn
 from infra.rollout import KubernetesStrategy
@@ -127,7 +128,7 @@ class KubernetesServing(pulumi.ComponentResource):
     (``opts.provider``); the workload waits for ``opts.depends_on`` (the Argo Rollouts
     release that installs the CRDs, or the cluster's nodes).
 
-    Raises :class:`pulumi.ResourceError` when the replica bounds are inverted or a Rollout
+    Raises :class:`ResourceError` when the replica bounds are inverted or a Rollout
     strategy has no rollback checks to analyse.
 
     Outputs: ``namespace``, ``workload_kind``, ``stable_service``, ``role_arn``.
@@ -138,13 +139,13 @@ class KubernetesServing(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:k8s_serving:KubernetesServing", name, None, opts)
         if args.min_replicas > args.max_replicas:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 f"KubernetesServingArgs: min_replicas {args.min_replicas} is above "
                 f"max_replicas {args.max_replicas}",
                 self,
             )
         if args.strategy.needs_argo_rollouts and not args.strategy.checks:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 "KubernetesServingArgs: a canary Rollout needs rollback checks to analyse", self
             )
         self._name, self._args = name, args

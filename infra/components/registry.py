@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
 from infra.components.iam import account_root
 
 
@@ -150,7 +151,7 @@ def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 class Registry(pulumi.ComponentResource):
     """KMS key, ECR repository, model package group and artifacts bucket.
 
-    Raises :class:`pulumi.ResourceError` for a key deletion window outside 7-30 days.
+    Raises :class:`ResourceError` for a key deletion window outside 7-30 days.
 
     Outputs: ``kms_key_arn``, ``repository_url``, ``repository_arn``,
     ``model_package_group_name``, ``model_package_group_arn``, ``artifacts_bucket``,
@@ -162,7 +163,7 @@ class Registry(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:registry:Registry", name, None, opts)
         if not 7 <= args.kms_deletion_window_days <= 30:
-            raise pulumi.ResourceError(
+            raise ResourceError(
                 f"RegistryArgs: kms_deletion_window_days {args.kms_deletion_window_days} is "
                 "outside KMS's 7-30 days",
                 self,
