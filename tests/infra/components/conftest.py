@@ -33,10 +33,6 @@ class Declared:
         assert len(found) == 1, f"{len(found)} x {type_token}"
         return found[0]
 
-    def named(self, name: str) -> PlannedResource:
-        (found,) = [r for r in self.resources if r.name == name]
-        return found
-
 
 class _Root:
     """Stands in as the root resource while ``set_mocks`` runs (no stack of its own)."""
