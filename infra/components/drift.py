@@ -19,7 +19,7 @@ import pulumi_aws as aws
 from infra.components.alarms import declare_alarm, drift_alarm
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
-from infra.components.s3 import bucket_and_key, object_arn, s3_uri
+from infra.components.s3 import S3_SCHEME, bucket_and_key, object_arn, s3_uri
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
 ANALYZER_TAG = "latest"
@@ -167,7 +167,7 @@ class DriftMonitor(pulumi.ComponentResource):
         bucket = pulumi.Output.from_input(args.artifacts_bucket)
         statistics = s3_uri(bucket, args.baseline_statistics_uri)
         constraints = s3_uri(bucket, args.baseline_constraints_uri)
-        self.reports_uri = pulumi.Output.concat("s3://", bucket, "/", output_prefix)
+        self.reports_uri = pulumi.Output.concat(S3_SCHEME, bucket, "/", output_prefix)
 
         declared = role_with_inline_policy(
             f"{name}-role",

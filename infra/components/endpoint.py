@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.s3 import s3_uri
 from infra.config.sagemaker import EndpointMode
 from infra.rollout import SageMakerDeployment
 
@@ -297,7 +298,7 @@ class Endpoint(pulumi.ComponentResource):
         self._region = aws.get_region_output(opts=invoke_opts).region
         self.endpoint_name = args.endpoint_name
         self.capture_uri: pulumi.Output[str] | None = (
-            pulumi.Output.concat("s3://", args.artifacts_bucket, "/", args.capture_prefix)
+            s3_uri(args.artifacts_bucket, args.capture_prefix)
             if args.capture_prefix is not None
             else None
         )

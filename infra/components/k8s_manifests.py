@@ -13,14 +13,16 @@ mappings, with the pod template typed (:class:`PodTemplateSpecArgs`) like a Depl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config.rollout import RollbackMetric
 from infra.rollout import KubernetesStrategy
+
+if TYPE_CHECKING:
+    from infra.components.k8s_serving import KubernetesServingArgs
 
 core = k8s.core.v1
 meta = k8s.meta.v1
@@ -77,37 +79,6 @@ def init_resources() -> core.ResourceRequirementsArgs:
         requests={"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
         limits={"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
     )
-
-
-@dataclass(frozen=True)
-class PodSettings:
-    """What the pod template needs beyond names: images, model location, sizes and timings.
-    Quantities are Kubernetes strings (``500m``, ``1Gi``); times are seconds."""
-
-    image: pulumi.Input[str]
-    """Serving image reference."""
-    pulled_by_tag_only: bool
-    """Whether ``image`` has no digest (then always pulled)."""
-    model_fetcher_image: str
-    """aws-cli image for the fetch init container."""
-    model_source_uri: pulumi.Input[str]
-    """``s3://`` URI of the artifact (``.tar.gz``) or prefix (ending in ``/``)."""
-    unpack: bool
-    """Whether the artifact is an archive to unpack (not a prefix)."""
-    region: pulumi.Input[str]
-    """AWS region for the fetch container's S3 and STS calls."""
-    cpu_request: str
-    cpu_limit: str
-    memory_request: str
-    memory_limit: str
-    model_volume_size: str
-    """Size limit of the model volume (and of the archive volume)."""
-    workers: int | None
-    """Server worker processes; none lets the server use its CPU limit."""
-    drain_seconds: int
-    """preStop pause before SIGTERM; 0 skips the preStop hook."""
-    graceful_timeout_seconds: int
-    """In-flight requests' time after SIGTERM."""
 
 
 def labels(app_name: str) -> dict[str, str]:
@@ -186,15 +157,22 @@ def _mount(name: str, path: str, read_only: bool | None = None) -> core.VolumeMo
     return core.VolumeMountArgs(name=name, mount_path=path, read_only=read_only)
 
 
-def init_containers(settings: PodSettings) -> list[core.ContainerArgs]:
-    """Copy the model from S3 into the pod (and unpack a ``.tar.gz``) before the server
-    starts."""
-    unpack = settings.unpack
+def model_is_archive(args: KubernetesServingArgs) -> bool:
+    """Whether the artifact is a ``.tar.gz`` to unpack (not a prefix ending in ``/``)."""
+    return not args.model_key.endswith("/")
+
+
+def init_containers(
+    args: KubernetesServingArgs, source_uri: pulumi.Input[str], region: pulumi.Input[str]
+) -> list[core.ContainerArgs]:
+    """Copy the model from ``source_uri`` into the pod (and unpack a ``.tar.gz``) before the
+    server starts."""
+    unpack = model_is_archive(args)
     archive = f"{ARCHIVE_DIR}/model.tar.gz"
     copy: list[pulumi.Input[str]] = [
         "s3",
         "cp",
-        settings.model_source_uri,
+        source_uri,
         archive if unpack else MODEL_DIR,
         "--only-show-errors",
     ]
@@ -202,15 +180,15 @@ def init_containers(settings: PodSettings) -> list[core.ContainerArgs]:
         copy.insert(2, "--recursive")
     fetch = core.ContainerArgs(
         name="fetch-model",
-        image=settings.model_fetcher_image,
+        image=args.model_fetcher_image,
         image_pull_policy=(
-            "IfNotPresent" if pulled_by_digest(settings.model_fetcher_image) else "Always"
+            "IfNotPresent" if pulled_by_digest(args.model_fetcher_image) else "Always"
         ),
         command=["aws"],
         args=copy,
         env=[
             core.EnvVarArgs(name="HOME", value="/tmp"),
-            core.EnvVarArgs(name="AWS_REGION", value=settings.region),
+            core.EnvVarArgs(name="AWS_REGION", value=region),
             core.EnvVarArgs(name="AWS_STS_REGIONAL_ENDPOINTS", value="regional"),
         ],
         resources=init_resources(),
@@ -224,7 +202,7 @@ def init_containers(settings: PodSettings) -> list[core.ContainerArgs]:
         return [fetch]
     unpack_container = core.ContainerArgs(
         name="unpack-model",
-        image=settings.image,
+        image=args.image,
         command=["python3", "-c", UNPACK_SCRIPT, archive, MODEL_DIR],
         resources=init_resources(),
         security_context=container_security_context(),
@@ -237,38 +215,36 @@ def init_containers(settings: PodSettings) -> list[core.ContainerArgs]:
     return [fetch, unpack_container]
 
 
-def server_container(settings: PodSettings) -> core.ContainerArgs:
+def server_container(args: KubernetesServingArgs) -> core.ContainerArgs:
     """The model server: the serving image's contract, probes on ``/ping``, a drain pause."""
     env = [
         core.EnvVarArgs(name="PORT", value=str(SERVING_PORT)),
         core.EnvVarArgs(name="SAGEMAKER_BIND_TO_PORT", value=str(SERVING_PORT)),
         core.EnvVarArgs(name="MODEL_DIR", value=MODEL_DIR),
         core.EnvVarArgs(
-            name="SERVING_GRACEFUL_TIMEOUT_SECONDS", value=str(settings.graceful_timeout_seconds)
+            name="SERVING_GRACEFUL_TIMEOUT_SECONDS", value=str(args.graceful_timeout_seconds)
         ),
     ]
-    if settings.workers is not None:
-        env.append(
-            core.EnvVarArgs(name="SAGEMAKER_MODEL_SERVER_WORKERS", value=str(settings.workers))
-        )
+    if args.workers is not None:
+        env.append(core.EnvVarArgs(name="SAGEMAKER_MODEL_SERVER_WORKERS", value=str(args.workers)))
     lifecycle = None
-    if settings.drain_seconds:
+    if args.drain_seconds:
         # Keep serving while endpoints and kube-proxy stop routing new requests here.
         lifecycle = core.LifecycleArgs(
             pre_stop=core.LifecycleHandlerArgs(
-                sleep=core.SleepActionArgs(seconds=settings.drain_seconds)
+                sleep=core.SleepActionArgs(seconds=args.drain_seconds)
             )
         )
     return core.ContainerArgs(
         name="model-server",
-        image=settings.image,
-        image_pull_policy="Always" if settings.pulled_by_tag_only else "IfNotPresent",
+        image=args.image,
+        image_pull_policy="IfNotPresent" if args.image_pinned_by_digest else "Always",
         args=["serve"],
         ports=[core.ContainerPortArgs(name="http", container_port=SERVING_PORT, protocol="TCP")],
         env=env,
         resources=core.ResourceRequirementsArgs(
-            requests={"cpu": settings.cpu_request, "memory": settings.memory_request},
-            limits={"cpu": settings.cpu_limit, "memory": settings.memory_limit},
+            requests={"cpu": args.cpu_request, "memory": args.memory_request},
+            limits={"cpu": args.cpu_limit, "memory": args.memory_limit},
         ),
         security_context=container_security_context(),
         volume_mounts=[_mount("model", MODEL_DIR, read_only=True), _mount("tmp", "/tmp")],
@@ -280,21 +256,27 @@ def server_container(settings: PodSettings) -> core.ContainerArgs:
     )
 
 
-def pod_template(settings: PodSettings, app_name: str, hash_label: str) -> core.PodTemplateSpecArgs:
+def pod_template(
+    args: KubernetesServingArgs,
+    source_uri: pulumi.Input[str],
+    region: pulumi.Input[str],
+    hash_label: str,
+) -> core.PodTemplateSpecArgs:
     """The hardened pod template of the workload, spread over zones and nodes per revision
     (``hash_label``)."""
+    app_name = args.app_name
     volumes = [
         core.VolumeArgs(
             name="model",
-            empty_dir=core.EmptyDirVolumeSourceArgs(size_limit=settings.model_volume_size),
+            empty_dir=core.EmptyDirVolumeSourceArgs(size_limit=args.model_volume_size),
         ),
         core.VolumeArgs(name="tmp", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="256Mi")),
     ]
-    if settings.unpack:
+    if model_is_archive(args):
         volumes.append(
             core.VolumeArgs(
                 name="model-archive",
-                empty_dir=core.EmptyDirVolumeSourceArgs(size_limit=settings.model_volume_size),
+                empty_dir=core.EmptyDirVolumeSourceArgs(size_limit=args.model_volume_size),
             )
         )
     spread = [
@@ -326,11 +308,11 @@ def pod_template(settings: PodSettings, app_name: str, hash_label: str) -> core.
             enable_service_links=False,
             security_context=pod_security_context(),
             termination_grace_period_seconds=(
-                settings.drain_seconds + settings.graceful_timeout_seconds + 5
+                args.drain_seconds + args.graceful_timeout_seconds + 5
             ),
             topology_spread_constraints=spread,
-            init_containers=init_containers(settings),
-            containers=[server_container(settings)],
+            init_containers=init_containers(args, source_uri, region),
+            containers=[server_container(args)],
             volumes=volumes,
         ),
     )

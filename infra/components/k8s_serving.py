@@ -22,7 +22,7 @@ from infra.components import k8s_manifests as manifests
 from infra.components.cluster import irsa_trust_policy
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy
-from infra.components.s3 import object_arn
+from infra.components.s3 import object_arn, s3_uri
 from infra.rollout import KubernetesStrategy
 
 
@@ -201,25 +201,10 @@ class KubernetesServing(pulumi.ComponentResource):
         apiVersion."""
         args, name, app = self._args, self._name, self._args.app_name
         strategy = args.strategy
-        settings = manifests.PodSettings(
-            image=args.image,
-            pulled_by_tag_only=not args.image_pinned_by_digest,
-            model_fetcher_image=args.model_fetcher_image,
-            model_source_uri=pulumi.Output.concat("s3://", args.model_bucket, "/", args.model_key),
-            unpack=not args.model_key.endswith("/"),
-            region=region,
-            cpu_request=args.cpu_request,
-            cpu_limit=args.cpu_limit,
-            memory_request=args.memory_request,
-            memory_limit=args.memory_limit,
-            model_volume_size=args.model_volume_size,
-            workers=args.workers,
-            drain_seconds=args.drain_seconds,
-            graceful_timeout_seconds=args.graceful_timeout_seconds,
-        )
+        source_uri = s3_uri(args.model_bucket, args.model_key)
         meta = manifests.metadata(app, args.namespace, app)
         if not strategy.needs_argo_rollouts:
-            template = manifests.pod_template(settings, app, "pod-template-hash")
+            template = manifests.pod_template(args, source_uri, region, "pod-template-hash")
             k8s.apps.v1.Deployment(
                 f"{name}-workload",
                 metadata=meta,
@@ -227,7 +212,7 @@ class KubernetesServing(pulumi.ComponentResource):
                 opts=opts,
             )
             return "apps/v1"
-        template = manifests.pod_template(settings, app, "rollouts-pod-template-hash")
+        template = manifests.pod_template(args, source_uri, region, "rollouts-pod-template-hash")
         k8s.apiextensions.CustomResource(
             f"{name}-analysis",
             api_version=manifests.ARGO_API_VERSION,
