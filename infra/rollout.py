@@ -307,6 +307,7 @@ class CanaryCheck:
     """One rollback alarm of the policy, checked on the canary's pods by the analysis."""
 
     metric: RollbackMetric
+    """What is measured (latency in milliseconds, or an error rate in percent)."""
     threshold: float
     """Upper bound, in the metric's unit (milliseconds, or percent of invocations)."""
     evaluation_periods: int
@@ -325,8 +326,11 @@ class KubernetesStrategy:
     """
 
     kind: str
+    """``Rollout`` or ``Deployment``."""
     strategy: Mapping[str, Any]
+    """The workload's strategy block (camelCase, as the cluster receives it)."""
     progress_deadline_seconds: int
+    """Seconds the whole rollout may take before it counts as failed."""
     progress_deadline_abort: bool = False
     """Rollout only: abort (and roll back) when the deadline passes. Default false."""
     checks: tuple[CanaryCheck, ...] = ()

@@ -62,9 +62,13 @@ class KubernetesServingArgs:
     target_cpu_utilization_percent: int
     """CPU target, percent of the request."""
     cpu_request: str
+    """CPU the scheduler reserves for the server, e.g. ``500m``; the autoscaler's 100%."""
     cpu_limit: str
+    """CPU the server may use at most, e.g. ``1``."""
     memory_request: str
+    """Memory reserved for the server, e.g. ``1Gi``."""
     memory_limit: str
+    """Memory the server may use at most (OOM-killed beyond), e.g. ``1Gi``."""
     model_volume_size: str
     """Size limit of the model volume."""
     workers: int | None
