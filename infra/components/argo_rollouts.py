@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.errors import ResourceError
+
 ARGO_HELM_REPOSITORY = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_CHART = "argo-rollouts"
 ARGO_ROLLOUTS_CHART_VERSION = "2.40.2"
@@ -66,7 +68,8 @@ class ArgoRollouts(pulumi.ComponentResource):
     """The controller's namespace and Helm release.
 
     ``opts.provider`` is the cluster's Kubernetes provider; the release also waits for
-    ``opts.depends_on`` (nodes and add-ons: the chart waits for its pods).
+    ``opts.depends_on`` (nodes and add-ons: the chart waits for its pods). Raises
+    :class:`ResourceError` without a controller replica.
 
     Attributes: ``release`` (depend on it before declaring Rollouts: it installs the CRDs).
     Outputs: ``namespace``, ``chart_version``.
@@ -76,6 +79,11 @@ class ArgoRollouts(pulumi.ComponentResource):
         self, name: str, args: ArgoRolloutsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:argo_rollouts:ArgoRollouts", name, None, opts)
+        if args.controller_replicas < 1:
+            raise ResourceError(
+                f"ArgoRolloutsArgs: controller_replicas {args.controller_replicas} must be >= 1",
+                self,
+            )
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={

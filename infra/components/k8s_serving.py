@@ -154,7 +154,10 @@ class KubernetesServing(pulumi.ComponentResource):
             )
         self._name, self._args = name, args
         # The workload (and its analysis) wait for these: the Rollout CRDs, or ready nodes.
-        waits_for = list(opts.depends_on or []) if opts else []  # type: ignore[arg-type]
+        depends_on = opts.depends_on if opts else None
+        waits_for = (
+            [depends_on] if isinstance(depends_on, pulumi.Resource) else list(depends_on or [])  # type: ignore[arg-type]
+        )
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.namespace = args.namespace
         self.workload_kind = args.strategy.kind

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import INSTANCE_NAMESPACE, SAGEMAKER_NAMESPACE
+from infra.components.errors import ResourceError
 from infra.components.iam import account_root
 
 
@@ -271,12 +272,17 @@ class DashboardArgs:
 
 
 class Dashboard(pulumi.ComponentResource):
-    """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``."""
+    """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``.
+
+    Raises :class:`ResourceError` without variants to graph.
+    """
 
     def __init__(
         self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:monitoring:Dashboard", name, None, opts)
+        if not args.variants:
+            raise ResourceError("DashboardArgs: at least one variant to graph", self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         variants = list(args.variants)
         self.dashboard = aws.cloudwatch.Dashboard(

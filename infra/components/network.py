@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.config.eks import NatMode
 
@@ -92,6 +93,8 @@ def flow_log_role_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]
 class Network(pulumi.ComponentResource):
     """VPC, private (and public) subnets, NAT, VPC endpoints and flow logs.
 
+    Raises :class:`ResourceError` for a range outside /16-/20 or 2-3 availability zones.
+
     Outputs: ``vpc_id``, ``vpc_cidr``, ``private_subnet_ids``, ``workload_security_group_id``.
     """
 
@@ -99,6 +102,13 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:network:Network", name, None, opts)
+        prefix = ipaddress.IPv4Network(args.cidr).prefixlen
+        if not 16 <= prefix <= 20:
+            raise ResourceError(f"NetworkArgs: cidr {args.cidr} must be a /16 to /20", self)
+        if not 2 <= args.availability_zones <= 3:
+            raise ResourceError(
+                f"NetworkArgs: availability_zones {args.availability_zones} must be 2 or 3", self
+            )
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region

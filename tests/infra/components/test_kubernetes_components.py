@@ -105,6 +105,11 @@ def test_argo_rollouts_installs_through_the_given_provider(declare: Declare) -> 
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_argo_rollouts_rejects_no_controller(declare: Declare) -> None:
+    with pytest.raises(ResourceError, match="controller_replicas"):
+        declare(lambda: ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(controller_replicas=0)))
+
+
 def rollout_policy(strategy: RolloutStrategy) -> RolloutPolicy:
     return RolloutPolicy(
         strategy=strategy,

@@ -79,6 +79,17 @@ def test_network_has_private_subnets_per_zone_and_flow_logs(declare: Declare) ->
     assert trust["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"]
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"cidr": "10.0.0.0/24"}, "/16 to /20"), ({"availability_zones": 4}, "2 or 3")],
+)
+def test_network_rejects_ranges_and_zone_counts_it_cannot_cut(
+    declare: Declare, changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ResourceError, match=message):
+        declare(lambda: Network("network", network_args(**changes)))
+
+
 # -- monitoring and dashboard ----------------------------------------------------------------
 
 
@@ -123,6 +134,12 @@ def test_dashboard_graphs_each_variant_and_shows_the_alarms(declare: Declare) ->
     assert widgets[-1]["properties"]["alarms"] == [
         "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"
     ]
+
+
+def test_dashboard_rejects_no_variants(declare: Declare) -> None:
+    args = DashboardArgs(dashboard_name="mlstack-test", variants=[])
+    with pytest.raises(ResourceError, match="at least one variant"):
+        declare(lambda: Dashboard("dashboard", args))
 
 
 # -- endpoint -------------------------------------------------------------------------------
