@@ -293,7 +293,9 @@ if config.eks.enabled:
     if strategy.needs_argo_rollouts:
         argo = ArgoRollouts(
             "argo-rollouts",
-            ArgoRolloutsArgs(controller_replicas=2 if config.is_production else 1),
+            ArgoRolloutsArgs(
+                strategy=strategy, controller_replicas=2 if config.is_production else 1
+            ),
             opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=cluster.ready),
         )
         workload_depends_on = [argo.release]

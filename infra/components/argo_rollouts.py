@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.errors import ResourceError
+from infra.rollout import KubernetesStrategy
 
 ARGO_HELM_REPOSITORY = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_CHART = "argo-rollouts"
@@ -32,6 +33,9 @@ _HARDENED_CONTAINER = {
 class ArgoRolloutsArgs:
     """Inputs of :class:`ArgoRollouts`."""
 
+    strategy: KubernetesStrategy
+    """The serving workload's compiled rollout strategy; the controller is only for a
+    ``Rollout``."""
     namespace: str = "argo-rollouts"
     """Namespace of the controller. Default argo-rollouts."""
     chart_version: str = ARGO_ROLLOUTS_CHART_VERSION
@@ -69,7 +73,7 @@ class ArgoRollouts(pulumi.ComponentResource):
 
     ``opts.provider`` is the cluster's Kubernetes provider; the release also waits for
     ``opts.depends_on`` (nodes and add-ons: the chart waits for its pods). Raises
-    :class:`ResourceError` without a controller replica.
+    :class:`ResourceError` for a strategy that is not a ``Rollout`` or no controller replica.
 
     Attributes: ``release`` (depend on it before declaring Rollouts: it installs the CRDs).
     Outputs: ``namespace``, ``chart_version``.
@@ -79,6 +83,12 @@ class ArgoRollouts(pulumi.ComponentResource):
         self, name: str, args: ArgoRolloutsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:argo_rollouts:ArgoRollouts", name, None, opts)
+        if not args.strategy.needs_argo_rollouts:
+            raise ResourceError(
+                f"ArgoRolloutsArgs: a {args.strategy.kind} strategy needs no Argo Rollouts; "
+                "install the controller only for canary or linear rollouts",
+                self,
+            )
         if args.controller_replicas < 1:
             raise ResourceError(
                 f"ArgoRolloutsArgs: controller_replicas {args.controller_replicas} must be >= 1",

@@ -17,7 +17,7 @@ from infra.components.errors import ResourceError
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.config.eks import CapacityType, EndpointAccess
 from infra.config.rollout import RollbackAlarm, RollbackMetric, RolloutPolicy, RolloutStrategy
-from infra.rollout import compile_kubernetes_strategy
+from infra.rollout import KubernetesStrategy, compile_kubernetes_strategy
 from tests.infra.components.conftest import Declare, Declared
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/test"
@@ -81,6 +81,10 @@ def test_cluster_rejects_invalid_combinations(
         declare(lambda: Cluster("cluster", cluster_args(**changes)))
 
 
+def canary_strategy() -> KubernetesStrategy:
+    return compile_kubernetes_strategy(rollout_policy(RolloutStrategy.CANARY))
+
+
 def provider() -> k8s.Provider:
     return k8s.Provider("test-k8s", kubeconfig="{}")
 
@@ -89,7 +93,7 @@ def test_argo_rollouts_installs_through_the_given_provider(declare: Declare) -> 
     def build() -> None:
         ArgoRollouts(
             "argo-rollouts",
-            ArgoRolloutsArgs(controller_replicas=2),
+            ArgoRolloutsArgs(strategy=canary_strategy(), controller_replicas=2),
             opts=pulumi.ResourceOptions(provider=provider()),
         )
 
@@ -105,9 +109,22 @@ def test_argo_rollouts_installs_through_the_given_provider(declare: Declare) -> 
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_argo_rollouts_rejects_no_controller(declare: Declare) -> None:
-    with pytest.raises(ResourceError, match="controller_replicas"):
-        declare(lambda: ArgoRollouts("argo-rollouts", ArgoRolloutsArgs(controller_replicas=0)))
+@pytest.mark.parametrize(
+    ("rollout", "replicas", "message"),
+    [
+        (RolloutStrategy.CANARY, 0, "controller_replicas"),
+        (RolloutStrategy.ROLLING, 2, "needs no Argo Rollouts"),
+    ],
+)
+def test_argo_rollouts_rejects_invalid_args(
+    declare: Declare, rollout: RolloutStrategy, replicas: int, message: str
+) -> None:
+    args = ArgoRolloutsArgs(
+        strategy=compile_kubernetes_strategy(rollout_policy(rollout)),
+        controller_replicas=replicas,
+    )
+    with pytest.raises(ResourceError, match=message):
+        declare(lambda: ArgoRollouts("argo-rollouts", args))
 
 
 def rollout_policy(strategy: RolloutStrategy) -> RolloutPolicy:
