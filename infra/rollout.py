@@ -12,7 +12,7 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
     The target-neutral shift schedule; the last step always reaches 100 percent.
 ``sagemaker_deployment(policy) -> SageMakerDeployment``
     The endpoint's update policy; ``.deployment_config(alarm_names)`` adds the rollback alarms.
-``compile_sagemaker(policy, alarm_names) -> dict``
+``SageMakerDeployment.deployment_config(alarm_names) -> dict``
     The endpoint's ``deployment_config`` in the shape of pulumi_aws's
     ``EndpointDeploymentConfigArgsDict`` (snake_case keys; alarm names may be Outputs).
 ``compile_argo_canary_steps(policy) -> list[dict]``
@@ -159,12 +159,6 @@ def sagemaker_deployment(policy: RolloutPolicy) -> SageMakerDeployment:
             }
         }
     )
-
-
-def compile_sagemaker(policy: RolloutPolicy, alarm_names: Sequence[Any]) -> dict[str, Any]:
-    """The SageMaker endpoint ``deployment_config`` for ``policy`` rolled back by
-    ``alarm_names`` (see :meth:`SageMakerDeployment.deployment_config`)."""
-    return sagemaker_deployment(policy).deployment_config(alarm_names)
 
 
 @dataclass(frozen=True)
