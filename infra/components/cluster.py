@@ -240,6 +240,53 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:cluster:Cluster", name, None, opts)
+        self._validate(args)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+
+        self.cluster = self._control_plane(name, args, child)
+
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=self.oidc_issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=args.tags,
+            opts=child,
+        )
+        self.oidc_provider_arn = self.oidc_provider.arn
+
+        admin_policies = self._access_entries(name, args, child)
+        addons_before, addons_after = self._addons(name, args, child)
+        self.node_group = self._node_group(name, args, child, addons_before)
+        addons_after += self._addons_after_nodes(name, args)
+        self.ready: list[pulumi.Resource] = [self.node_group, *addons_before, *addons_after]
+
+        config = kubeconfig(
+            self.cluster.name,
+            self.cluster.endpoint,
+            self.cluster.certificate_authority.apply(lambda ca: ca.data),
+            region,
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=config,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=admin_policies),
+        )
+
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer": self.oidc_issuer,
+                "node_group_name": self.node_group.node_group_name,
+            }
+        )
+
+    def _validate(self, args: ClusterArgs) -> None:
         if args.kubernetes_version not in ADDON_VERSIONS:
             raise ResourceError(
                 f"ClusterArgs: Kubernetes {args.kubernetes_version} has no pinned add-ons: use "
@@ -258,10 +305,13 @@ class Cluster(pulumi.ComponentResource):
             raise ResourceError(
                 "ClusterArgs: public_access_cidrs need endpoint_access private-and-public", self
             )
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
 
+    def _control_plane(
+        self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions
+    ) -> aws.eks.Cluster:
+        """The cluster role (secrets key only), its log group, the API's security group and
+        the EKS cluster itself."""
+        public = args.endpoint_access is EndpointAccess.PRIVATE_AND_PUBLIC
         declared = role_with_inline_policy(
             f"{name}-role",
             policy_name=f"{name}-role-secrets-key",
@@ -302,7 +352,7 @@ class Cluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        self.cluster = aws.eks.Cluster(
+        return aws.eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
             role_arn=role.arn,
@@ -333,23 +383,13 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
-        self.oidc_provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=self.oidc_issuer,
-            client_id_lists=["sts.amazonaws.com"],
-            tags=args.tags,
-            opts=child,
-        )
-        self.oidc_provider_arn = self.oidc_provider.arn
-
-        admin_policies = self._access_entries(name, args, child)
-        addons_before, addons_after = self._addons(name, args, child)
-        self.node_group = self._node_group(name, args, child, addons_before)
+    def _addons_after_nodes(self, name: str, args: ClusterArgs) -> list[pulumi.Resource]:
+        """The pinned add-ons that need running nodes (CoreDNS, metrics-server, ...)."""
+        added: list[pulumi.Resource] = []
         for addon_name, version in ADDON_VERSIONS[args.kubernetes_version].items():
             if addon_name in ADDONS_BEFORE_NODES:
                 continue
-            addons_after.append(
+            added.append(
                 aws.eks.Addon(
                     f"{name}-{addon_name}",
                     cluster_name=self.cluster.name,
@@ -361,30 +401,7 @@ class Cluster(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
                 )
             )
-        self.ready: list[pulumi.Resource] = [self.node_group, *addons_before, *addons_after]
-
-        config = kubeconfig(
-            self.cluster.name,
-            self.cluster.endpoint,
-            self.cluster.certificate_authority.apply(lambda ca: ca.data),
-            region,
-        )
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=config,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=admin_policies),
-        )
-
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster.name,
-                "endpoint": self.cluster.endpoint,
-                "oidc_provider_arn": self.oidc_provider_arn,
-                "oidc_issuer": self.oidc_issuer,
-                "node_group_name": self.node_group.node_group_name,
-            }
-        )
+        return added
 
     def _access_entries(
         self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions
