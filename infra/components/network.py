@@ -149,6 +149,23 @@ class Network(pulumi.ComponentResource):
         ]
         private_tables = self._egress(name, args, public_cidrs, zones, child)
 
+        self._security_groups(name, args, child)
+        self._service_endpoints(name, args, region, private_tables, child)
+        self._flow_logs(name, args, identity.account_id, child)
+
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc.id,
+                "vpc_cidr": args.cidr,
+                "private_subnet_ids": self.private_subnet_ids,
+                "workload_security_group_id": self.workload_security_group.id,
+            }
+        )
+
+    def _security_groups(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
+        """HTTPS into the service endpoints from the VPC; the workloads' group: nothing in,
+        HTTPS out."""
         self.endpoint_security_group = aws.ec2.SecurityGroup(
             f"{name}-endpoints",
             description="HTTPS from the VPC to the AWS service endpoints",
@@ -181,6 +198,16 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+
+    def _service_endpoints(
+        self,
+        name: str,
+        args: NetworkArgs,
+        region: pulumi.Output[str],
+        private_tables: list[aws.ec2.RouteTable],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Interface endpoints for the AWS APIs the workloads call, and the S3 gateway."""
         services = dict.fromkeys((*INTERFACE_ENDPOINT_SERVICES, *args.extra_interface_endpoints))
         for service in services:
             aws.ec2.VpcEndpoint(
@@ -202,17 +229,6 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[table.id for table in private_tables],
             tags=args.tags,
             opts=child,
-        )
-        self._flow_logs(name, args, identity.account_id, child)
-
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc.id,
-                "vpc_cidr": args.cidr,
-                "private_subnet_ids": self.private_subnet_ids,
-                "workload_security_group_id": self.workload_security_group.id,
-            }
         )
 
     def _egress(
