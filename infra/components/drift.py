@@ -169,6 +169,50 @@ class DriftMonitor(pulumi.ComponentResource):
         constraints = s3_uri(bucket, args.baseline_constraints_uri)
         self.reports_uri = pulumi.Output.concat(S3_SCHEME, bucket, "/", output_prefix)
 
+        self.role, role_policy = self._role(name, args, account, region, output_prefix)
+
+        self.job_definition = self._job_definition(
+            name, args, image.registry_path, statistics, constraints, role_policy
+        )
+        self.schedule = aws.sagemaker.MonitoringSchedule(
+            f"{name}-schedule",
+            monitoring_schedule_config={
+                "monitoring_job_definition_name": self.job_definition.name,
+                "monitoring_type": "DataQuality",
+                "schedule_config": {"schedule_expression": HOURLY},
+            },
+            tags=args.tags,
+            opts=child,
+        )
+        self.alarm: aws.cloudwatch.MetricAlarm | None = None
+        if args.watched_features:
+            self.alarm = declare_alarm(
+                f"{name}-alarm",
+                args.alarm_name,
+                drift_alarm(args.watched_features, args.drift_threshold),
+                {"EndpointName": args.endpoint_name, "ScheduleName": self.schedule.name},
+                args.topic_arn,
+                role="operational",
+                tags=args.tags,
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "job_definition_name": self.job_definition.name,
+                "schedule_name": self.schedule.name,
+                "reports_uri": self.reports_uri,
+            }
+        )
+
+    def _role(
+        self,
+        name: str,
+        args: DriftMonitorArgs,
+        account: pulumi.Output[str],
+        region: pulumi.Output[str],
+        output_prefix: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The job's least-privilege role."""
         declared = role_with_inline_policy(
             f"{name}-role",
             policy_name=f"{name}-role-policy",
@@ -189,8 +233,18 @@ class DriftMonitor(pulumi.ComponentResource):
             tags=args.tags,
             parent=self,
         )
-        self.role, role_policy = declared.role, declared.policy
+        return declared.role, declared.policy
 
+    def _job_definition(
+        self,
+        name: str,
+        args: DriftMonitorArgs,
+        image_uri: pulumi.Input[str],
+        statistics: pulumi.Output[str],
+        constraints: pulumi.Output[str],
+        role_policy: aws.iam.RolePolicy,
+    ) -> aws.sagemaker.DataQualityJobDefinition:
+        """The data-quality job: baseline, endpoint input, encrypted output and volume."""
         network: dict[str, Any] = {
             "enable_inter_container_traffic_encryption": True,
             # The analyzer publishes its CloudWatch metrics itself, so it needs the network.
@@ -201,11 +255,11 @@ class DriftMonitor(pulumi.ComponentResource):
                 "subnets": list(args.subnet_ids),
                 "security_group_ids": list(args.security_group_ids),
             }
-        self.job_definition = aws.sagemaker.DataQualityJobDefinition(
+        return aws.sagemaker.DataQualityJobDefinition(
             f"{name}-job",
             role_arn=self.role.arn,
             data_quality_app_specification={
-                "image_uri": image.registry_path,
+                "image_uri": image_uri,
                 "environment": {"publish_cloudwatch_metrics": "Enabled"},
             },
             data_quality_baseline_config={
@@ -242,33 +296,4 @@ class DriftMonitor(pulumi.ComponentResource):
             stopping_condition={"max_runtime_in_seconds": args.max_runtime_seconds},
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-        )
-        self.schedule = aws.sagemaker.MonitoringSchedule(
-            f"{name}-schedule",
-            monitoring_schedule_config={
-                "monitoring_job_definition_name": self.job_definition.name,
-                "monitoring_type": "DataQuality",
-                "schedule_config": {"schedule_expression": HOURLY},
-            },
-            tags=args.tags,
-            opts=child,
-        )
-        self.alarm: aws.cloudwatch.MetricAlarm | None = None
-        if args.watched_features:
-            self.alarm = declare_alarm(
-                f"{name}-alarm",
-                args.alarm_name,
-                drift_alarm(args.watched_features, args.drift_threshold),
-                {"EndpointName": args.endpoint_name, "ScheduleName": self.schedule.name},
-                args.topic_arn,
-                role="operational",
-                tags=args.tags,
-                opts=child,
-            )
-        self.register_outputs(
-            {
-                "job_definition_name": self.job_definition.name,
-                "schedule_name": self.schedule.name,
-                "reports_uri": self.reports_uri,
-            }
         )
