@@ -10,7 +10,9 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
     One traffic shift to the new version, then a bake while the alarms are watched.
 ``traffic_steps(policy) -> list[Step]``
     The target-neutral shift schedule; the last step always reaches 100 percent.
-``compile_sagemaker(policy, alarm_names) -> dict``
+``sagemaker_deployment(policy) -> SageMakerDeployment``
+    The endpoint's update policy; ``.deployment_config(alarm_names)`` adds the rollback alarms.
+``SageMakerDeployment.deployment_config(alarm_names) -> dict``
     The endpoint's ``deployment_config`` in the shape of pulumi_aws's
     ``EndpointDeploymentConfigArgsDict`` (snake_case keys; alarm names may be Outputs).
 ``compile_argo_canary_steps(policy) -> list[dict]``
@@ -18,8 +20,11 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
 ``compile_argo_canary(policy, analysis_template=None) -> dict``
     The whole ``spec.strategy.canary`` block, with background analysis when a template is named.
 ``compile_kubernetes_strategy(policy) -> KubernetesStrategy``
+    Compiled once by the program and given to Argo Rollouts' installation and the workload:
     ``Rollout`` with canary steps for canary and linear, a plain ``Deployment`` with a
     ``RollingUpdate`` strategy for rolling and all-at-once.
+``timeline(policy) -> Timeline``
+    The rollout as a reader sees it, straight from the spec (the tooling prints it).
 ``timeline_from_sagemaker(deployment_config) -> Timeline``
     Read a compiled (camelCase, as in a plan) deployment config back into a :class:`Timeline`.
 ``Timeline.describe(labels) -> str``
@@ -42,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.rollout import RolloutPolicy, RolloutStrategy
+from infra.config.rollout import RollbackMetric, RolloutPolicy, RolloutStrategy
 
 DEFAULT_ROLLING_BATCH_PERCENT = 25
 """Batch size of a rolling update when ``stepPercent`` is not set, in percent of capacity."""
@@ -97,44 +102,63 @@ def _ramp(step: int, bake: int, *, bake_after_last: bool) -> list[Step]:
 # ---------------------------------------------------------------------------------------------
 
 
-def compile_sagemaker(policy: RolloutPolicy, alarm_names: Sequence[Any]) -> dict[str, Any]:
-    """The SageMaker endpoint ``deployment_config`` for ``policy``.
+@dataclass(frozen=True)
+class SageMakerDeployment:
+    """The endpoint's deployment policy compiled from the rollout policy; the rollback
+    alarms are added by :meth:`deployment_config` once the endpoint has declared them."""
 
-    ``alarm_names`` are the CloudWatch alarms that roll the deployment back (strings or
-    Pulumi Outputs); none means no ``auto_rollback_configuration``. Keys are snake_case, as
-    pulumi_aws's ``EndpointDeploymentConfigArgsDict`` expects.
-    """
-    config: dict[str, Any] = {}
+    update_policy: Mapping[str, Any]
+    """``blue_green_update_policy`` or ``rolling_update_policy`` (snake_case, one key)."""
+
+    def deployment_config(self, alarm_names: Sequence[Any] = ()) -> dict[str, Any]:
+        """``deployment_config`` of the endpoint, in the shape of pulumi_aws's
+        ``EndpointDeploymentConfigArgsDict``. ``alarm_names`` (strings or Outputs) roll the
+        deployment back; none means no ``auto_rollback_configuration``."""
+        config: dict[str, Any] = dict(self.update_policy)
+        if alarm_names:
+            config["auto_rollback_configuration"] = {
+                "alarms": [{"alarm_name": name} for name in alarm_names]
+            }
+        return config
+
+
+def sagemaker_deployment(policy: RolloutPolicy) -> SageMakerDeployment:
+    """Compile ``policy`` for a SageMaker endpoint: a rolling update, or blue/green traffic
+    shifting (all at once, canary or linear)."""
     if policy.strategy is RolloutStrategy.ROLLING:
-        config["rolling_update_policy"] = {
-            "maximum_batch_size": {
-                "type": "CAPACITY_PERCENT",
-                "value": rolling_batch_percent(policy),
-            },
-            "wait_interval_in_seconds": policy.bake_seconds,
-            "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
-            # Roll back by bringing the whole old fleet up at once: the fastest recovery.
-            "rollback_maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 100},
+        return SageMakerDeployment(
+            {
+                "rolling_update_policy": {
+                    "maximum_batch_size": {
+                        "type": "CAPACITY_PERCENT",
+                        "value": rolling_batch_percent(policy),
+                    },
+                    "wait_interval_in_seconds": policy.bake_seconds,
+                    "maximum_execution_timeout_in_seconds": (
+                        policy.maximum_execution_timeout_seconds
+                    ),
+                    # Roll back by bringing the whole old fleet up at once: the fastest recovery.
+                    "rollback_maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 100},
+                }
+            }
+        )
+    routing: dict[str, Any] = {
+        "type": _SAGEMAKER_TRAFFIC_TYPES[policy.strategy],
+        "wait_interval_in_seconds": policy.bake_seconds,
+    }
+    if policy.strategy is RolloutStrategy.CANARY:
+        routing["canary_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
+    elif policy.strategy is RolloutStrategy.LINEAR:
+        routing["linear_step_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
+    return SageMakerDeployment(
+        {
+            "blue_green_update_policy": {
+                "traffic_routing_configuration": routing,
+                "termination_wait_in_seconds": policy.termination_wait_seconds,
+                "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
+            }
         }
-    else:
-        routing: dict[str, Any] = {
-            "type": _SAGEMAKER_TRAFFIC_TYPES[policy.strategy],
-            "wait_interval_in_seconds": policy.bake_seconds,
-        }
-        if policy.strategy is RolloutStrategy.CANARY:
-            routing["canary_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
-        elif policy.strategy is RolloutStrategy.LINEAR:
-            routing["linear_step_size"] = {"type": "CAPACITY_PERCENT", "value": _step(policy)}
-        config["blue_green_update_policy"] = {
-            "traffic_routing_configuration": routing,
-            "termination_wait_in_seconds": policy.termination_wait_seconds,
-            "maximum_execution_timeout_in_seconds": policy.maximum_execution_timeout_seconds,
-        }
-    if alarm_names:
-        config["auto_rollback_configuration"] = {
-            "alarms": [{"alarm_name": name} for name in alarm_names]
-        }
-    return config
+    )
 
 
 @dataclass(frozen=True)
@@ -166,15 +190,16 @@ class Timeline:
         return ", ".join([text, *extras])
 
 
-def timeline(policy: RolloutPolicy, alarm_names: Sequence[str] = ()) -> Timeline:
-    """The :class:`Timeline` of ``policy`` straight from the spec."""
+def timeline(policy: RolloutPolicy) -> Timeline:
+    """The :class:`Timeline` of ``policy`` straight from the spec: its shifts and bakes, the
+    old fleet's grace (blue/green only), the timeout and the rollback alarms' metrics."""
     rolling = policy.strategy is RolloutStrategy.ROLLING
     return Timeline(
         strategy=policy.strategy.value,
         steps=tuple(traffic_steps(policy)),
         termination_wait_seconds=0 if rolling else policy.termination_wait_seconds,
         maximum_execution_timeout_seconds=policy.maximum_execution_timeout_seconds,
-        rollback_alarms=tuple(alarm_names),
+        rollback_alarms=tuple(alarm.metric.value for alarm in policy.rollback_alarms),
     )
 
 
@@ -262,27 +287,57 @@ def compile_argo_canary(
         "steps": compile_argo_canary_steps(policy),
     }
     if analysis_template:
-        canary["analysis"] = {
-            "templates": [{"templateName": analysis_template}],
-            "startingStep": 1,
-        }
+        canary["analysis"] = argo_background_analysis(analysis_template)
     return canary
+
+
+def argo_background_analysis(analysis_template: str) -> dict[str, Any]:
+    """``canary.analysis``: ``analysis_template`` runs in the background from the first step."""
+    return {"templates": [{"templateName": analysis_template}], "startingStep": 1}
+
+
+@dataclass(frozen=True)
+class CanaryCheck:
+    """One rollback alarm of the policy, checked on the canary's pods by the analysis."""
+
+    metric: RollbackMetric
+    """What is measured (latency in milliseconds, or an error rate in percent)."""
+    threshold: float
+    """Upper bound, in the metric's unit (milliseconds, or percent of invocations)."""
+    evaluation_periods: int
+    """Failed one-minute measurements that fail the analysis."""
 
 
 @dataclass(frozen=True)
 class KubernetesStrategy:
-    """How the Kubernetes serving path rolls out: the workload kind and its strategy block.
+    """How the Kubernetes serving path rolls out, compiled once from the rollout policy and
+    given both to the Argo Rollouts installation and to the serving workload.
 
-    ``kind`` is ``Rollout`` (argoproj.io/v1alpha1; ``strategy`` is ``{"canary": {...}}``) or
-    ``Deployment`` (apps/v1; ``strategy`` is a ``RollingUpdate`` strategy).
-    ``progress_deadline_seconds`` bounds the whole rollout, like SageMaker's timeout.
+    ``kind`` is ``Rollout`` (argoproj.io/v1alpha1; ``strategy`` is ``{"canary": {...}}``
+    without analysis, see :meth:`canary`) or ``Deployment`` (apps/v1; ``strategy`` is a
+    ``RollingUpdate`` strategy). ``progress_deadline_seconds`` bounds the whole rollout, like
+    SageMaker's timeout.
     """
 
     kind: str
-    strategy: dict[str, Any]
+    """``Rollout`` or ``Deployment``."""
+    strategy: Mapping[str, Any]
+    """The workload's strategy block (camelCase, as the cluster receives it)."""
     progress_deadline_seconds: int
+    """Seconds the whole rollout may take before it counts as failed."""
     progress_deadline_abort: bool = False
-    """Rollout only: abort (and roll back) when the deadline passes."""
+    """Rollout only: abort (and roll back) when the deadline passes. Default false."""
+    checks: tuple[CanaryCheck, ...] = ()
+    """Rollout only: what the canary analysis measures (the policy's rollback alarms)."""
+
+    @property
+    def needs_argo_rollouts(self) -> bool:
+        """Whether the workload is an Argo Rollouts ``Rollout`` (the controller must run)."""
+        return self.kind == "Rollout"
+
+    def canary(self, analysis_template: str) -> dict[str, Any]:
+        """``spec.strategy.canary`` with ``analysis_template`` run in the background."""
+        return {**self.strategy["canary"], "analysis": argo_background_analysis(analysis_template)}
 
 
 def compile_kubernetes_strategy(
@@ -297,6 +352,10 @@ def compile_kubernetes_strategy(
             strategy={"canary": compile_argo_canary(policy, analysis_template)},
             progress_deadline_seconds=deadline,
             progress_deadline_abort=True,
+            checks=tuple(
+                CanaryCheck(a.metric, a.threshold, a.evaluation_periods)
+                for a in policy.rollback_alarms
+            ),
         )
     surge = 100 if policy.strategy is RolloutStrategy.ALL_AT_ONCE else rolling_batch_percent(policy)
     return KubernetesStrategy(

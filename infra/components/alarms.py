@@ -28,6 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
 from infra.config.monitoring import AlarmSpec, AlarmThresholds
 from infra.config.rollout import RollbackAlarm, RollbackMetric
 
@@ -327,18 +328,18 @@ class EndpointAlarmsArgs:
     """Production variant names; each gets the full alarm set."""
     topic_arn: pulumi.Input[str]
     """SNS topic notified on ALARM and OK."""
-    thresholds: AlarmThresholds
-    """Per-stack thresholds (``mlstack:monitoring.alarms``)."""
-    instance_type: str | None = None
-    """Instance type of the variants; None for serverless (no instance alarms). Default None."""
-    no_traffic: bool = False
-    """Add the no-traffic alarm (production). Default false."""
+    definitions: Sequence[AlarmDefinition]
+    """The alarm set of one variant, e.g. :func:`operational_alarms` of the stack's
+    thresholds."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every alarm. Default none."""
 
 
 class EndpointAlarms(pulumi.ComponentResource):
     """The operational alarm set of every variant of one endpoint.
+
+    Raises :class:`ResourceError` without variants or with repeated alarm keys (their
+    names would collide).
 
     Outputs: ``alarm_names`` (list) and ``alarm_arns`` (list).
     """
@@ -348,9 +349,12 @@ class EndpointAlarms(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlstack:alarms:EndpointAlarms", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        definitions = operational_alarms(
-            args.thresholds, args.instance_type, no_traffic=args.no_traffic
-        )
+        if not args.variants:
+            raise ResourceError("EndpointAlarmsArgs: at least one variant to watch", self)
+        keys = [d.key for d in args.definitions]
+        if len(set(keys)) != len(keys):
+            raise ResourceError(f"EndpointAlarmsArgs: alarm keys must be unique, got {keys}", self)
+        definitions = args.definitions
         self.alarms: list[aws.cloudwatch.MetricAlarm] = []
         self.alarm_names: list[str] = []
         for variant in args.variants:

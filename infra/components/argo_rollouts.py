@@ -7,11 +7,13 @@ a reviewed change like any other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from infra.components.errors import ResourceError
+from infra.rollout import KubernetesStrategy
 
 ARGO_HELM_REPOSITORY = "https://argoproj.github.io/argo-helm"
 ARGO_ROLLOUTS_CHART = "argo-rollouts"
@@ -31,16 +33,15 @@ _HARDENED_CONTAINER = {
 class ArgoRolloutsArgs:
     """Inputs of :class:`ArgoRollouts`."""
 
-    provider: k8s.Provider
-    """Kubernetes provider of the cluster. Required."""
+    strategy: KubernetesStrategy
+    """The serving workload's compiled rollout strategy; the controller is only for a
+    ``Rollout``."""
     namespace: str = "argo-rollouts"
     """Namespace of the controller. Default argo-rollouts."""
     chart_version: str = ARGO_ROLLOUTS_CHART_VERSION
     """Pinned chart version. Default :data:`ARGO_ROLLOUTS_CHART_VERSION`."""
     controller_replicas: int = 2
     """Controller replicas (leader election keeps one active). Default 2."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Resources to wait for (nodes and add-ons: the chart waits for its pods). Default none."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the namespace. Default none."""
 
@@ -70,6 +71,10 @@ def helm_values(controller_replicas: int) -> dict:
 class ArgoRollouts(pulumi.ComponentResource):
     """The controller's namespace and Helm release.
 
+    ``opts.provider`` is the cluster's Kubernetes provider; the release also waits for
+    ``opts.depends_on`` (nodes and add-ons: the chart waits for its pods). Raises
+    :class:`ResourceError` for a strategy that is not a ``Rollout`` or no controller replica.
+
     Attributes: ``release`` (depend on it before declaring Rollouts: it installs the CRDs).
     Outputs: ``namespace``, ``chart_version``.
     """
@@ -78,6 +83,17 @@ class ArgoRollouts(pulumi.ComponentResource):
         self, name: str, args: ArgoRolloutsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:argo_rollouts:ArgoRollouts", name, None, opts)
+        if not args.strategy.needs_argo_rollouts:
+            raise ResourceError(
+                f"ArgoRolloutsArgs: a {args.strategy.kind} strategy needs no Argo Rollouts; "
+                "install the controller only for canary or linear rollouts",
+                self,
+            )
+        if args.controller_replicas < 1:
+            raise ResourceError(
+                f"ArgoRolloutsArgs: controller_replicas {args.controller_replicas} must be >= 1",
+                self,
+            )
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={
@@ -88,7 +104,7 @@ class ArgoRollouts(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/enforce": "restricted",
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -101,9 +117,7 @@ class ArgoRollouts(pulumi.ComponentResource):
             atomic=True,
             cleanup_on_fail=True,
             max_history=10,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=list(args.depends_on)
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.register_outputs(
             {"namespace": namespace.metadata["name"], "chart_version": args.chart_version}

@@ -3,11 +3,12 @@ desired instance count and a target-tracking policy on invocations per instance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+
+from infra.components.errors import ResourceError
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 PREDEFINED_METRIC = "SageMakerVariantInvocationsPerInstance"
@@ -26,27 +27,35 @@ class VariantAutoscalingArgs:
     """The endpoint (its output, so scaling is registered after the endpoint exists)."""
     variant_name: str
     """The variant whose instance count scales."""
-    min_instances: int = 1
-    """Fewest instances. Default 1."""
-    max_instances: int = 4
-    """Most instances. Default 4."""
-    target_invocations_per_instance: int = 100
-    """Invocations per instance per minute to track. Default 100."""
-    scale_in_cooldown_seconds: int = 300
-    """Seconds between scale-ins. Default 300."""
-    scale_out_cooldown_seconds: int = 60
-    """Seconds between scale-outs. Default 60."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Resources the target must wait for (the endpoint). Default none."""
+    min_instances: int
+    """Fewest instances."""
+    max_instances: int
+    """Most instances."""
+    target_invocations_per_instance: int
+    """Invocations per instance per minute to track."""
+    scale_in_cooldown_seconds: int
+    """Seconds between scale-ins."""
+    scale_out_cooldown_seconds: int
+    """Seconds between scale-outs."""
 
 
 class VariantAutoscaling(pulumi.ComponentResource):
-    """Scalable target and target-tracking policy. Outputs: ``resource_id``, ``policy_arn``."""
+    """Scalable target and target-tracking policy. Outputs: ``resource_id``, ``policy_arn``.
+
+    ``opts.depends_on`` (the endpoint) is what the scalable target waits for. Raises
+    :class:`ResourceError` when ``min_instances`` is above ``max_instances``.
+    """
 
     def __init__(
         self, name: str, args: VariantAutoscalingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:autoscaling:VariantAutoscaling", name, None, opts)
+        if args.min_instances > args.max_instances:
+            raise ResourceError(
+                f"VariantAutoscalingArgs: min_instances {args.min_instances} is above "
+                f"max_instances {args.max_instances}",
+                self,
+            )
         resource_id = pulumi.Output.from_input(args.endpoint_name).apply(
             lambda endpoint: variant_resource_id(endpoint, args.variant_name)
         )
@@ -57,7 +66,7 @@ class VariantAutoscaling(pulumi.ComponentResource):
             resource_id=resource_id,
             min_capacity=args.min_instances,
             max_capacity=args.max_instances,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.policy = aws.appautoscaling.Policy(
             f"{name}-policy",

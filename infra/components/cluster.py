@@ -22,12 +22,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.components.iam import service_trust_policy
+from infra.components.errors import ResourceError
+from infra.components.iam import (
+    managed_policy_arn,
+    policy_document,
+    role_with_inline_policy,
+    service_trust_policy,
+)
 from infra.config.eks import CapacityType, EndpointAccess
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
@@ -60,7 +67,6 @@ the candidates with ``aws eks describe-addon-versions --kubernetes-version <v> -
 ADDONS_BEFORE_NODES: tuple[str, ...] = ("vpc-cni", "kube-proxy")
 """Add-ons that must exist before nodes join (networking); the others need running nodes."""
 
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 VPC_CNI_CONFIGURATION = json.dumps({"enableNetworkPolicy": "true"}, sort_keys=True)
 """vpc-cni enforces NetworkPolicy objects (its network policy agent); without it they are
 ignored."""
@@ -68,7 +74,7 @@ ignored."""
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    """Inputs of :class:`Cluster`. Everything but the network and key has a secure default."""
+    """Inputs of :class:`Cluster`. The stack config supplies every value but the tags."""
 
     cluster_name: str
     """Physical name of the EKS cluster (also names its log group). Required."""
@@ -82,35 +88,42 @@ class ClusterArgs:
     """KMS key for secrets encryption and the control-plane log group. Required."""
     admin_principal_arns: tuple[str, ...]
     """IAM principals given cluster-admin through access entries. Required (at least one)."""
-    kubernetes_version: str = "1.33"
-    """Kubernetes minor version; must be a key of :data:`ADDON_VERSIONS`. Default 1.33."""
-    endpoint_access: EndpointAccess = EndpointAccess.PRIVATE
-    """private or private-and-public API endpoint. Default private."""
-    public_access_cidrs: tuple[str, ...] = ()
-    """CIDRs allowed to a public endpoint. Default none."""
-    log_retention_days: int = 90
-    """Days the control-plane log group keeps events. Default 90."""
-    node_instance_types: tuple[str, ...] = ("m6i.large",)
-    """Instance types of the managed node group. Default (m6i.large,)."""
-    node_capacity_type: CapacityType = CapacityType.ON_DEMAND
-    """ON_DEMAND or SPOT. Default ON_DEMAND."""
-    node_min_size: int = 2
-    """Fewest nodes. Default 2."""
-    node_desired_size: int = 2
-    """Nodes at creation. Default 2."""
-    node_max_size: int = 4
-    """Most nodes. Default 4."""
-    node_disk_size_gib: int = 50
-    """Root volume per node, GiB (gp3, encrypted). Default 50."""
-    deletion_protection: bool = False
-    """Refuse to delete the cluster until this is turned off. Default false."""
+    partition: pulumi.Input[str]
+    """AWS partition of the account (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    kubernetes_version: str
+    """Kubernetes minor version, e.g. ``1.33``; must be a key of :data:`ADDON_VERSIONS`."""
+    endpoint_access: EndpointAccess
+    """private (secure) or private-and-public API endpoint."""
+    public_access_cidrs: tuple[str, ...]
+    """CIDRs allowed to a public endpoint (private-and-public only; may be empty)."""
+    log_retention_days: int
+    """Days the control-plane log group keeps events."""
+    node_instance_types: tuple[str, ...]
+    """Instance types of the managed node group, e.g. ``("m6i.large",)``."""
+    node_capacity_type: CapacityType
+    """ON_DEMAND or SPOT."""
+    node_min_size: int
+    """Fewest nodes."""
+    node_desired_size: int
+    """Nodes at creation (autoscalers own the count afterwards)."""
+    node_max_size: int
+    """Most nodes."""
+    node_disk_size_gib: int
+    """Root volume per node, GiB (gp3, encrypted)."""
+    deletion_protection: bool
+    """Refuse to delete the cluster until this is turned off."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource. Default none."""
 
 
-def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+def kubeconfig(
+    cluster_name: pulumi.Input[str],
+    endpoint: pulumi.Input[str],
+    ca_data: pulumi.Input[str],
+    region: pulumi.Input[str],
+) -> pulumi.Output[str]:
     """A kubeconfig for the cluster that gets short-lived tokens from ``aws eks get-token``."""
-    return json.dumps(
+    return pulumi.Output.json_dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
@@ -151,66 +164,71 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
     )
 
 
-def irsa_trust_policy(oidc_provider_arn: str, issuer_url: str, namespace: str, sa: str) -> str:
+def irsa_trust_policy(
+    oidc_provider_arn: pulumi.Input[str], issuer_url: pulumi.Input[str], namespace: str, sa: str
+) -> pulumi.Output[str]:
     """Trust policy letting exactly one Kubernetes service account assume a role via IRSA."""
-    host = issuer_url.removeprefix("https://")
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{host}:sub": f"system:serviceaccount:{namespace}:{sa}",
-                            f"{host}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
+
+    def condition(issuer: str) -> dict[str, Any]:
+        host = issuer.removeprefix("https://")
+        return {
+            "StringEquals": {
+                f"{host}:sub": f"system:serviceaccount:{namespace}:{sa}",
+                f"{host}:aud": "sts.amazonaws.com",
+            }
+        }
+
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": pulumi.Output.from_input(issuer_url).apply(condition),
+            }
+        ]
     )
 
 
-def secrets_key_policy(key_arn: str) -> str:
+def secrets_key_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """What the cluster role needs on the KMS key to envelope-encrypt secrets."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "EncryptKubernetesSecrets",
-                    "Effect": "Allow",
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                    "Resource": key_arn,
-                }
-            ],
-        },
-        sort_keys=True,
+    return policy_document(
+        [
+            {
+                "Sid": "EncryptKubernetesSecrets",
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": key_arn,
+            }
+        ]
     )
 
 
-def _cluster_trust_policy() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "eks.amazonaws.com"},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                }
-            ],
-        },
-        sort_keys=True,
+def cluster_trust_policy() -> pulumi.Output[str]:
+    """EKS assumes the cluster role (and tags its sessions)."""
+    return policy_document(
+        [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            }
+        ]
+    )
+
+
+def cluster_admin_policy_arn(partition: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The EKS access policy that makes a principal cluster-admin."""
+    return pulumi.Output.concat(
+        "arn:", partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     )
 
 
 class Cluster(pulumi.ComponentResource):
     """EKS cluster, node group, add-ons, OIDC provider and a Kubernetes provider.
+
+    Raises :class:`ResourceError` for a Kubernetes version without pinned add-ons, no
+    admin principal, or public access CIDRs that do not match the endpoint access.
 
     Attributes for consumers: ``provider`` (pass it to every Kubernetes resource), ``ready``
     (resources to depend on before workloads that need nodes), ``oidc_provider_arn``,
@@ -222,30 +240,91 @@ class Cluster(pulumi.ComponentResource):
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:cluster:Cluster", name, None, opts)
-        if args.kubernetes_version not in ADDON_VERSIONS:
-            raise ValueError(
-                f"Kubernetes {args.kubernetes_version} has no pinned add-ons: use one of "
-                + ", ".join(ADDON_VERSIONS)
-            )
-        if not args.admin_principal_arns:
-            raise ValueError("a cluster needs at least one admin principal")
+        self._validate(args)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
 
-        role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=_cluster_trust_policy(), tags=args.tags, opts=child
+        self.cluster = self._control_plane(name, args, child)
+
+        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=self.oidc_issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=args.tags,
+            opts=child,
         )
+        self.oidc_provider_arn = self.oidc_provider.arn
+
+        admin_policies = self._access_entries(name, args, child)
+        addons_before, addons_after = self._addons(name, args, child)
+        self.node_group = self._node_group(name, args, child, addons_before)
+        addons_after += self._addons_after_nodes(name, args)
+        self.ready: list[pulumi.Resource] = [self.node_group, *addons_before, *addons_after]
+
+        config = kubeconfig(
+            self.cluster.name,
+            self.cluster.endpoint,
+            self.cluster.certificate_authority.apply(lambda ca: ca.data),
+            region,
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=config,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=admin_policies),
+        )
+
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer": self.oidc_issuer,
+                "node_group_name": self.node_group.node_group_name,
+            }
+        )
+
+    def _validate(self, args: ClusterArgs) -> None:
+        if args.kubernetes_version not in ADDON_VERSIONS:
+            raise ResourceError(
+                f"ClusterArgs: Kubernetes {args.kubernetes_version} has no pinned add-ons: use "
+                "one of " + ", ".join(ADDON_VERSIONS),
+                self,
+            )
+        if not args.admin_principal_arns:
+            raise ResourceError("ClusterArgs: a cluster needs at least one admin principal", self)
+        public = args.endpoint_access is EndpointAccess.PRIVATE_AND_PUBLIC
+        if public and not args.public_access_cidrs:
+            raise ResourceError(
+                "ClusterArgs: a public endpoint needs public_access_cidrs (never the internet)",
+                self,
+            )
+        if args.public_access_cidrs and not public:
+            raise ResourceError(
+                "ClusterArgs: public_access_cidrs need endpoint_access private-and-public", self
+            )
+
+    def _control_plane(
+        self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions
+    ) -> aws.eks.Cluster:
+        """The cluster role (secrets key only), its log group, the API's security group and
+        the EKS cluster itself."""
+        public = args.endpoint_access is EndpointAccess.PRIVATE_AND_PUBLIC
+        declared = role_with_inline_policy(
+            f"{name}-role",
+            policy_name=f"{name}-role-secrets-key",
+            trust_policy=cluster_trust_policy(),
+            policy=secrets_key_policy(args.kms_key_arn),
+            tags=args.tags,
+            parent=self,
+        )
+        role, key_policy = declared.role, declared.policy
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-role-cluster-policy",
             role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
-            opts=child,
-        )
-        key_policy = aws.iam.RolePolicy(
-            f"{name}-role-secrets-key",
-            role=role.id,
-            policy=pulumi.Output.from_input(args.kms_key_arn).apply(secrets_key_policy),
+            policy_arn=managed_policy_arn(args.partition, "AmazonEKSClusterPolicy"),
             opts=child,
         )
         # EKS writes to this group by name; declaring it first sets retention and encryption.
@@ -273,8 +352,7 @@ class Cluster(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        public = args.endpoint_access is EndpointAccess.PRIVATE_AND_PUBLIC
-        self.cluster = aws.eks.Cluster(
+        return aws.eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
             role_arn=role.arn,
@@ -305,23 +383,13 @@ class Cluster(pulumi.ComponentResource):
             ),
         )
 
-        self.oidc_issuer = self.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
-        self.oidc_provider = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=self.oidc_issuer,
-            client_id_lists=["sts.amazonaws.com"],
-            tags=args.tags,
-            opts=child,
-        )
-        self.oidc_provider_arn = self.oidc_provider.arn
-
-        admin_policies = self._access_entries(name, args, child)
-        addons_before, addons_after = self._addons(name, args, child)
-        self.node_group = self._node_group(name, args, child, addons_before)
+    def _addons_after_nodes(self, name: str, args: ClusterArgs) -> list[pulumi.Resource]:
+        """The pinned add-ons that need running nodes (CoreDNS, metrics-server, ...)."""
+        added: list[pulumi.Resource] = []
         for addon_name, version in ADDON_VERSIONS[args.kubernetes_version].items():
             if addon_name in ADDONS_BEFORE_NODES:
                 continue
-            addons_after.append(
+            added.append(
                 aws.eks.Addon(
                     f"{name}-{addon_name}",
                     cluster_name=self.cluster.name,
@@ -333,30 +401,7 @@ class Cluster(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.node_group]),
                 )
             )
-        self.ready: list[pulumi.Resource] = [self.node_group, *addons_before, *addons_after]
-
-        config = pulumi.Output.all(
-            self.cluster.name,
-            self.cluster.endpoint,
-            self.cluster.certificate_authority.apply(lambda ca: ca.data),
-            region,
-        ).apply(lambda parts: kubeconfig(*parts))
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=config,
-            enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=admin_policies),
-        )
-
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster.name,
-                "endpoint": self.cluster.endpoint,
-                "oidc_provider_arn": self.oidc_provider_arn,
-                "oidc_issuer": self.oidc_issuer,
-                "node_group_name": self.node_group.node_group_name,
-            }
-        )
+        return added
 
     def _access_entries(
         self, name: str, args: ClusterArgs, child: pulumi.ResourceOptions
@@ -376,7 +421,7 @@ class Cluster(pulumi.ComponentResource):
                     f"{name}-admin-{index}",
                     cluster_name=self.cluster.name,
                     principal_arn=entry.principal_arn,
-                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    policy_arn=cluster_admin_policy_arn(args.partition),
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     opts=child,
                 )
@@ -390,8 +435,8 @@ class Cluster(pulumi.ComponentResource):
         versions = ADDON_VERSIONS[args.kubernetes_version]
         cni_role = aws.iam.Role(
             f"{name}-vpc-cni",
-            assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer).apply(
-                lambda parts: irsa_trust_policy(parts[0], parts[1], "kube-system", "aws-node")
+            assume_role_policy=irsa_trust_policy(
+                self.oidc_provider_arn, self.oidc_issuer, "kube-system", "aws-node"
             ),
             tags=args.tags,
             opts=child,
@@ -399,7 +444,7 @@ class Cluster(pulumi.ComponentResource):
         cni_policy = aws.iam.RolePolicyAttachment(
             f"{name}-vpc-cni",
             role=cni_role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+            policy_arn=managed_policy_arn(args.partition, "AmazonEKS_CNI_Policy"),
             opts=child,
         )
         before: list[pulumi.Resource] = [
@@ -445,7 +490,7 @@ class Cluster(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-nodes-{suffix}",
                 role=role.name,
-                policy_arn=f"arn:aws:iam::aws:policy/{policy}",
+                policy_arn=managed_policy_arn(args.partition, policy),
                 opts=child,
             )
             for suffix, policy in (

@@ -9,7 +9,6 @@ job's volume is encrypted with it too, and traffic between job containers is enc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, drift_alarm
-from infra.components.iam import service_trust_policy
+from infra.components.errors import ResourceError
+from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.s3 import S3_SCHEME, bucket_and_key, object_arn, s3_uri
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
 ANALYZER_TAG = "latest"
@@ -27,26 +28,18 @@ HOURLY = "cron(0 * ? * * *)"
 MONITORING_PREFIX = "monitoring"
 
 
-def s3_uri(bucket: str, key_or_uri: str) -> str:
-    """``key_or_uri`` as an ``s3://`` URI; a bare key is relative to ``bucket``."""
-    return key_or_uri if key_or_uri.startswith("s3://") else f"s3://{bucket}/{key_or_uri}"
-
-
-def _object_arn(partition: str, uri: str) -> str:
-    return f"arn:{partition}:s3:::{uri.removeprefix('s3://')}"
-
-
 def monitoring_role_policy(
     *,
-    partition: str,
-    region: str,
-    account: str,
-    bucket_arn: str,
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
+    bucket: pulumi.Input[str],
+    bucket_arn: pulumi.Input[str],
     capture_prefix: str,
-    output_prefix: str,
-    baseline_uris: Sequence[str],
-    kms_key_arn: str,
-) -> str:
+    output_prefix: pulumi.Input[str],
+    baselines: Sequence[str],
+    kms_key_arn: pulumi.Input[str],
+) -> pulumi.Output[str]:
     """Least privilege for the monitoring job: read captured data and baselines, write
     reports, use the stack's key, write its logs and Model Monitor metrics."""
     statements: list[dict[str, Any]] = [
@@ -55,8 +48,8 @@ def monitoring_role_policy(
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": [
-                f"{bucket_arn}/{capture_prefix}/*",
-                *(_object_arn(partition, u) for u in baseline_uris),
+                pulumi.Output.concat(bucket_arn, "/", capture_prefix, "/*"),
+                *(object_arn(partition, *bucket_and_key(b, bucket)) for b in baselines),
             ],
         },
         {
@@ -69,7 +62,7 @@ def monitoring_role_policy(
             "Sid": "WriteReports",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/{output_prefix}/*",
+            "Resource": pulumi.Output.concat(bucket_arn, "/", output_prefix, "/*"),
         },
         {
             "Sid": "UseStackKey",
@@ -81,8 +74,14 @@ def monitoring_role_policy(
             "Sid": "WriteJobLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": (
-                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/ProcessingJobs:*"
+            "Resource": pulumi.Output.concat(
+                "arn:",
+                partition,
+                ":logs:",
+                region,
+                ":",
+                account,
+                ":log-group:/aws/sagemaker/ProcessingJobs:*",
             ),
         },
         {
@@ -93,7 +92,7 @@ def monitoring_role_policy(
             "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    return policy_document(statements)
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,8 @@ class DriftMonitorArgs:
 
     endpoint_name: pulumi.Input[str]
     """The monitored endpoint (its output: the job waits for the endpoint)."""
+    partition: pulumi.Input[str]
+    """AWS partition of the account (``aws``, ``aws-cn``, ``aws-us-gov``)."""
     capture_prefix: str
     """Key prefix of the endpoint's captured data in the artifacts bucket."""
     artifacts_bucket: pulumi.Input[str]
@@ -116,18 +117,18 @@ class DriftMonitorArgs:
     """``s3://`` URI or key in the artifacts bucket of statistics.json."""
     baseline_constraints_uri: str
     """``s3://`` URI or key in the artifacts bucket of constraints.json."""
-    instance_type: str = "ml.m5.large"
-    """Job instance type. Default ml.m5.large."""
-    volume_size_gb: int = 20
-    """Job volume, GB. Default 20."""
-    max_runtime_seconds: int = 1800
-    """Job time limit, seconds (at most 3600 for an hourly schedule). Default 1800."""
-    watched_features: Sequence[str] = ()
-    """Features whose drift metric the alarm watches; none skips the alarm. Default none."""
-    drift_threshold: float = 0.1
-    """Baseline distance that fires the alarm. Default 0.1."""
-    alarm_name: str = "data-drift"
-    """Name of the drift alarm. Default data-drift."""
+    instance_type: str
+    """Job instance type, e.g. ``ml.m5.large``."""
+    volume_size_gb: int
+    """Job volume, GB."""
+    max_runtime_seconds: int
+    """Job time limit, seconds (at most 3600 for an hourly schedule)."""
+    watched_features: Sequence[str]
+    """Features whose drift metric the alarm watches; empty skips the alarm."""
+    drift_threshold: float
+    """Baseline distance that fires the alarm (0-1)."""
+    alarm_name: str
+    """Name of the drift alarm."""
     subnet_ids: Sequence[pulumi.Input[str]] = ()
     """Private subnets for the job (network hook). Default none."""
     security_group_ids: Sequence[pulumi.Input[str]] = ()
@@ -139,6 +140,9 @@ class DriftMonitorArgs:
 class DriftMonitor(pulumi.ComponentResource):
     """Data-quality job definition, hourly schedule and drift alarm.
 
+    Raises :class:`ResourceError` for subnets without security groups (or the other
+    way round).
+
     Outputs: ``job_definition_name``, ``schedule_name``, ``reports_uri``.
     """
 
@@ -146,11 +150,14 @@ class DriftMonitor(pulumi.ComponentResource):
         self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:drift:DriftMonitor", name, None, opts)
+        if bool(args.subnet_ids) != bool(args.security_group_ids):
+            raise ResourceError(
+                "DriftMonitorArgs: subnet_ids and security_group_ids go together", self
+            )
         child = pulumi.ResourceOptions(parent=self)
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke_opts)
-        region = aws.get_region_output(opts=invoke_opts)
-        partition = aws.get_partition_output(opts=invoke_opts)
+        account = aws.get_caller_identity_output(opts=invoke_opts).account_id
+        region = aws.get_region_output(opts=invoke_opts).region
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
             repository_name=ANALYZER_REPOSITORY, image_tag=ANALYZER_TAG, opts=invoke_opts
         )
@@ -158,47 +165,86 @@ class DriftMonitor(pulumi.ComponentResource):
             lambda endpoint: f"{MONITORING_PREFIX}/{endpoint}/data-quality"
         )
         bucket = pulumi.Output.from_input(args.artifacts_bucket)
-        statistics = bucket.apply(lambda b: s3_uri(b, args.baseline_statistics_uri))
-        constraints = bucket.apply(lambda b: s3_uri(b, args.baseline_constraints_uri))
-        self.reports_uri = pulumi.Output.concat("s3://", bucket, "/", output_prefix)
+        statistics = s3_uri(bucket, args.baseline_statistics_uri)
+        constraints = s3_uri(bucket, args.baseline_constraints_uri)
+        self.reports_uri = pulumi.Output.concat(S3_SCHEME, bucket, "/", output_prefix)
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            description="SageMaker Model Monitor data-quality jobs",
-            assume_role_policy=identity.account_id.apply(
-                lambda account: service_trust_policy("sagemaker.amazonaws.com", account)
-            ),
-            max_session_duration=3600,
+        self.role, role_policy = self._role(name, args, account, region, output_prefix)
+
+        self.job_definition = self._job_definition(
+            name, args, image.registry_path, statistics, constraints, role_policy
+        )
+        self.schedule = aws.sagemaker.MonitoringSchedule(
+            f"{name}-schedule",
+            monitoring_schedule_config={
+                "monitoring_job_definition_name": self.job_definition.name,
+                "monitoring_type": "DataQuality",
+                "schedule_config": {"schedule_expression": HOURLY},
+            },
             tags=args.tags,
             opts=child,
         )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                partition.partition,
-                region.region,
-                identity.account_id,
-                args.artifacts_bucket_arn,
-                output_prefix,
-                statistics,
-                constraints,
-                args.kms_key_arn,
-            ).apply(
-                lambda p: monitoring_role_policy(
-                    partition=p[0],
-                    region=p[1],
-                    account=p[2],
-                    bucket_arn=p[3],
-                    capture_prefix=args.capture_prefix,
-                    output_prefix=p[4],
-                    baseline_uris=[p[5], p[6]],
-                    kms_key_arn=p[7],
-                )
-            ),
-            opts=child,
+        self.alarm: aws.cloudwatch.MetricAlarm | None = None
+        if args.watched_features:
+            self.alarm = declare_alarm(
+                f"{name}-alarm",
+                args.alarm_name,
+                drift_alarm(args.watched_features, args.drift_threshold),
+                {"EndpointName": args.endpoint_name, "ScheduleName": self.schedule.name},
+                args.topic_arn,
+                role="operational",
+                tags=args.tags,
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "job_definition_name": self.job_definition.name,
+                "schedule_name": self.schedule.name,
+                "reports_uri": self.reports_uri,
+            }
         )
 
+    def _role(
+        self,
+        name: str,
+        args: DriftMonitorArgs,
+        account: pulumi.Output[str],
+        region: pulumi.Output[str],
+        output_prefix: pulumi.Output[str],
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The job's least-privilege role."""
+        declared = role_with_inline_policy(
+            f"{name}-role",
+            policy_name=f"{name}-role-policy",
+            description="SageMaker Model Monitor data-quality jobs",
+            trust_policy=service_trust_policy("sagemaker.amazonaws.com", account),
+            policy=monitoring_role_policy(
+                partition=args.partition,
+                region=region,
+                account=account,
+                bucket=args.artifacts_bucket,
+                bucket_arn=args.artifacts_bucket_arn,
+                capture_prefix=args.capture_prefix,
+                output_prefix=output_prefix,
+                baselines=[args.baseline_statistics_uri, args.baseline_constraints_uri],
+                kms_key_arn=args.kms_key_arn,
+            ),
+            max_session_duration_seconds=3600,
+            tags=args.tags,
+            parent=self,
+        )
+        return declared.role, declared.policy
+
+    def _job_definition(
+        self,
+        name: str,
+        args: DriftMonitorArgs,
+        image_uri: pulumi.Input[str],
+        statistics: pulumi.Output[str],
+        constraints: pulumi.Output[str],
+        role_policy: aws.iam.RolePolicy,
+    ) -> aws.sagemaker.DataQualityJobDefinition:
+        """The data-quality job: baseline, endpoint input, encrypted output and volume."""
         network: dict[str, Any] = {
             "enable_inter_container_traffic_encryption": True,
             # The analyzer publishes its CloudWatch metrics itself, so it needs the network.
@@ -209,11 +255,11 @@ class DriftMonitor(pulumi.ComponentResource):
                 "subnets": list(args.subnet_ids),
                 "security_group_ids": list(args.security_group_ids),
             }
-        self.job_definition = aws.sagemaker.DataQualityJobDefinition(
+        return aws.sagemaker.DataQualityJobDefinition(
             f"{name}-job",
             role_arn=self.role.arn,
             data_quality_app_specification={
-                "image_uri": image.registry_path,
+                "image_uri": image_uri,
                 "environment": {"publish_cloudwatch_metrics": "Enabled"},
             },
             data_quality_baseline_config={
@@ -250,33 +296,4 @@ class DriftMonitor(pulumi.ComponentResource):
             stopping_condition={"max_runtime_in_seconds": args.max_runtime_seconds},
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-        )
-        self.schedule = aws.sagemaker.MonitoringSchedule(
-            f"{name}-schedule",
-            monitoring_schedule_config={
-                "monitoring_job_definition_name": self.job_definition.name,
-                "monitoring_type": "DataQuality",
-                "schedule_config": {"schedule_expression": HOURLY},
-            },
-            tags=args.tags,
-            opts=child,
-        )
-        self.alarm: aws.cloudwatch.MetricAlarm | None = None
-        if args.watched_features:
-            self.alarm = declare_alarm(
-                f"{name}-alarm",
-                args.alarm_name,
-                drift_alarm(args.watched_features, args.drift_threshold),
-                {"EndpointName": args.endpoint_name, "ScheduleName": self.schedule.name},
-                args.topic_arn,
-                role="operational",
-                tags=args.tags,
-                opts=child,
-            )
-        self.register_outputs(
-            {
-                "job_definition_name": self.job_definition.name,
-                "schedule_name": self.schedule.name,
-                "reports_uri": self.reports_uri,
-            }
         )

@@ -16,7 +16,6 @@ false.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,11 +24,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.alarms import declare_alarm, rollback_alarm
-from infra.components.iam import service_trust_policy
-from infra.config.rollout import RolloutPolicy
-from infra.config.sagemaker import EndpointMode, ModelConfig, SageMakerConfig
-from infra.rollout import compile_sagemaker
+from infra.components.alarms import AlarmDefinition, declare_alarm
+from infra.components.errors import ResourceError
+from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.s3 import s3_uri
+from infra.config.sagemaker import EndpointMode
+from infra.rollout import SageMakerDeployment
 
 SHADOW_VARIANT_NAME = "Shadow"
 """Name of the shadow variant (stable across updates, like every variant name)."""
@@ -44,9 +44,17 @@ def supports_volume_kms(instance_type: str) -> bool:
     return not _LOCAL_NVME.match(instance_type)
 
 
-def model_package_arn(partition: str, region: str, account: str, group: str, version: int) -> str:
+def model_package_arn(
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
+    group: str,
+    version: int,
+) -> pulumi.Output[str]:
     """ARN of a versioned model package: ``...:model-package/<group>/<version>``."""
-    return f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/{version}"
+    return pulumi.Output.concat(
+        "arn:", partition, ":sagemaker:", region, ":", account, f":model-package/{group}/{version}"
+    )
 
 
 def invoke_url(region: str, endpoint_name: str) -> str:
@@ -61,20 +69,22 @@ def rollback_alarm_name(endpoint_name: str, metric: str) -> str:
 
 def execution_role_policy(
     *,
-    partition: str,
-    region: str,
-    account: str,
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
     endpoint_name: str,
-    repository_arn: str,
-    bucket_arn: str,
+    repository_arn: pulumi.Input[str],
+    bucket_arn: pulumi.Input[str],
     capture_prefix: str | None,
-    kms_key_arn: str,
+    kms_key_arn: pulumi.Input[str],
     vpc: bool,
-) -> str:
+) -> pulumi.Output[str]:
     """Least privilege for the models: pull the kit's image, read artifacts, write captured
     data, use the stack's key, write the endpoint's logs and metrics, and read the rollback
     alarms. VPC networking permissions only when the models run in a VPC."""
-    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/"
+    log_group = pulumi.Output.concat(
+        "arn:", partition, ":logs:", region, ":", account, ":log-group:/aws/sagemaker/Endpoints/"
+    )
     statements: list[dict[str, Any]] = [
         {
             "Sid": "EcrAuthorization",
@@ -96,7 +106,7 @@ def execution_role_policy(
             "Sid": "ReadArtifacts",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": f"{bucket_arn}/*",
+            "Resource": pulumi.Output.concat(bucket_arn, "/*"),
         },
         {
             "Sid": "ListArtifacts",
@@ -114,7 +124,7 @@ def execution_role_policy(
             "Sid": "WriteEndpointLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": f"{log_group}{endpoint_name}:*",
+            "Resource": pulumi.Output.concat(log_group, endpoint_name, ":*"),
         },
         {
             "Sid": "WriteEndpointMetrics",
@@ -127,7 +137,17 @@ def execution_role_policy(
             "Sid": "ReadRollbackAlarms",
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",
-            "Resource": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{endpoint_name}-*",
+            "Resource": pulumi.Output.concat(
+                "arn:",
+                partition,
+                ":cloudwatch:",
+                region,
+                ":",
+                account,
+                ":alarm:",
+                endpoint_name,
+                "-*",
+            ),
         },
     ]
     if capture_prefix is not None:
@@ -136,7 +156,7 @@ def execution_role_policy(
                 "Sid": "WriteCapturedData",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject"],
-                "Resource": f"{bucket_arn}/{capture_prefix}/*",
+                "Resource": pulumi.Output.concat(bucket_arn, "/", capture_prefix, "/*"),
             }
         )
     if vpc:
@@ -158,23 +178,82 @@ def execution_role_policy(
                 "Resource": "*",
             }
         )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    return policy_document(statements)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model serves: a version of the model package group, or an image (with an
+    optional artifact). Exactly one of ``package_version`` and ``image_uri`` is set."""
+
+    package_version: int | None = None
+    """Version in :attr:`EndpointArgs.model_package_group_name`. Default none."""
+    image_uri: str | None = None
+    """Serving image, when no package version is given. Default none."""
+    artifact_uri: str | None = None
+    """``s3://`` URI of model.tar.gz for ``image_uri``. Default none (the image holds it)."""
+
+
+@dataclass(frozen=True)
+class ProductionVariant:
+    """One production variant behind the endpoint."""
+
+    name: str
+    """Variant name; stable across updates (blue/green deployments require it)."""
+    source: ModelSource
+    """The variant's model."""
+    weight: float
+    """Relative traffic weight."""
+    instance_count: int
+    """Instances (ignored by serverless endpoints)."""
+
+
+@dataclass(frozen=True)
+class ShadowVariant:
+    """A shadow variant that receives a copy of a share of the primary variant's requests."""
+
+    package_version: int
+    """Version of the package group the shadow serves."""
+    sampling_percent: int
+    """Share of the primary variant's requests copied to the shadow, percent."""
+    instance_count: int
+    """Instances of the shadow variant."""
 
 
 @dataclass(frozen=True)
 class EndpointArgs:
-    """Inputs of :class:`Endpoint`."""
+    """Inputs of :class:`Endpoint`. Every field but the network and tags is required: the
+    stack config supplies them."""
 
     endpoint_name: str
     """Endpoint name; fixed, because alarms, the dashboard and callers use it."""
     model_package_group_name: str
-    """Group the package versions in ``model`` come from."""
-    model: ModelConfig
-    """What to serve (``mlstack:model``)."""
-    sagemaker: SageMakerConfig
-    """Variants, capacity, isolation and data capture (``mlstack:sagemaker``)."""
-    rollout: RolloutPolicy
-    """How a new version goes live (``mlstack:rollout``), compiled by ``infra/rollout.py``."""
+    """Group the package versions of the variants come from."""
+    partition: pulumi.Input[str]
+    """AWS partition of the account (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    mode: EndpointMode
+    """provisioned (instances) or serverless."""
+    instance_type: str
+    """Instance type of every instance-backed variant, e.g. ``ml.m5.large``."""
+    variants: Sequence[ProductionVariant]
+    """Production variants; the first is the primary (rollback alarms and shadow watch it)."""
+    shadow: ShadowVariant | None
+    """Shadow variant, or none."""
+    serverless_memory_size_mb: int
+    """Memory of a serverless variant, MB (serverless mode only)."""
+    serverless_max_concurrency: int
+    """Concurrent invocations of a serverless variant (serverless mode only)."""
+    network_isolation: bool
+    """Whether the model containers have no outbound network access (secure: true)."""
+    capture_prefix: str | None
+    """Key prefix of captured requests and responses in the artifacts bucket; none turns
+    data capture off."""
+    capture_sampling_percent: int
+    """Share of requests captured, percent (with ``capture_prefix``)."""
+    deployment: SageMakerDeployment
+    """How a new version goes live, compiled from the rollout policy by ``infra/rollout.py``."""
+    rollback_alarms: Sequence[AlarmDefinition]
+    """Alarms on the new fleet that roll a deployment back (named by their ``key``)."""
     kms_key_arn: pulumi.Input[str]
     """Key for volumes, captured data and the execution role's grants."""
     repository_arn: pulumi.Input[str]
@@ -186,24 +265,21 @@ class EndpointArgs:
     topic_arn: pulumi.Input[str]
     """SNS topic the rollback alarms notify on ALARM and OK."""
     subnet_ids: Sequence[pulumi.Input[str]] = ()
-    """Private subnets for the model containers (network hook for the network component).
-    Default none: SageMaker's managed network."""
+    """Private subnets for the model containers (the network component's). Default none:
+    SageMaker's managed network."""
     security_group_ids: Sequence[pulumi.Input[str]] = ()
     """Security groups for the model containers; required with ``subnet_ids``. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every taggable child. Default none."""
 
 
-@dataclass(frozen=True)
-class _Source:
-    package_version: int | None = None
-    image_uri: str | None = None
-    artifact_uri: str | None = None
-
-
 class Endpoint(pulumi.ComponentResource):
     """Model(s), least-privilege execution role, endpoint configuration, rollback alarms and
     the SageMaker endpoint.
+
+    Raises :class:`ResourceError` for subnets without security groups (or the other
+    way round), a serverless endpoint in a VPC, no variants, or a model source that names both
+    or neither of a package version and an image.
 
     Outputs: ``endpoint_name``, ``endpoint_arn``, ``invoke_url``, ``model_package_arn``,
     ``endpoint_config_name``, ``variant_names``, ``rollback_alarm_names``, ``role_arn``,
@@ -214,191 +290,43 @@ class Endpoint(pulumi.ComponentResource):
         self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:endpoint:Endpoint", name, None, opts)
-        if bool(args.subnet_ids) != bool(args.security_group_ids):
-            raise ValueError("EndpointArgs: subnet_ids and security_group_ids go together")
-        sm = args.sagemaker
-        serverless = sm.mode is EndpointMode.SERVERLESS
-        if serverless and args.subnet_ids:
-            raise ValueError("EndpointArgs: serverless endpoints do not run in a VPC")
-        child = pulumi.ResourceOptions(parent=self)
+        self._validate(args)
+        self._name = name
+        self._args = args
         invoke_opts = pulumi.InvokeOutputOptions(parent=self)
-        identity = aws.get_caller_identity_output(opts=invoke_opts)
-        region = aws.get_region_output(opts=invoke_opts)
-        partition = aws.get_partition_output(opts=invoke_opts)
+        self._account = aws.get_caller_identity_output(opts=invoke_opts).account_id
+        self._region = aws.get_region_output(opts=invoke_opts).region
         self.endpoint_name = args.endpoint_name
-        capture = sm.data_capture if sm.data_capture.enabled else None
         self.capture_uri: pulumi.Output[str] | None = (
-            pulumi.Output.concat("s3://", args.artifacts_bucket, "/", capture.s3_prefix)
-            if capture
+            s3_uri(args.artifacts_bucket, args.capture_prefix)
+            if args.capture_prefix is not None
             else None
         )
-
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            description=f"SageMaker execution role of {args.endpoint_name}",
-            assume_role_policy=identity.account_id.apply(
-                lambda account: service_trust_policy("sagemaker.amazonaws.com", account)
-            ),
-            max_session_duration=3600,
-            tags=args.tags,
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-role-policy",
-            role=self.role.id,
-            policy=pulumi.Output.all(
-                partition.partition,
-                region.region,
-                identity.account_id,
-                args.repository_arn,
-                args.artifacts_bucket_arn,
-                args.kms_key_arn,
-            ).apply(
-                lambda p: execution_role_policy(
-                    partition=p[0],
-                    region=p[1],
-                    account=p[2],
-                    endpoint_name=args.endpoint_name,
-                    repository_arn=p[3],
-                    bucket_arn=p[4],
-                    capture_prefix=capture.s3_prefix if capture else None,
-                    kms_key_arn=p[5],
-                    vpc=bool(args.subnet_ids),
-                )
-            ),
-            opts=child,
-        )
-
-        def package_arn(version: int) -> pulumi.Output[str]:
-            return pulumi.Output.all(partition.partition, region.region, identity.account_id).apply(
-                lambda p: model_package_arn(
-                    p[0], p[1], p[2], args.model_package_group_name, version
-                )
-            )
-
-        def declare_model(suffix: str, source: _Source) -> aws.sagemaker.Model:
-            if source.package_version is not None:
-                container: dict[str, Any] = {
-                    "model_package_name": package_arn(source.package_version)
-                }
-            else:
-                container = {"image": source.image_uri, "mode": "SingleModel"}
-                if source.artifact_uri:
-                    container["model_data_url"] = source.artifact_uri
-            vpc = None
-            if args.subnet_ids:
-                vpc = {
-                    "subnets": list(args.subnet_ids),
-                    "security_group_ids": list(args.security_group_ids),
-                }
-            return aws.sagemaker.Model(
-                f"{name}-{suffix}",
-                execution_role_arn=self.role.arn,
-                primary_container=container,
-                enable_network_isolation=sm.network_isolation,
-                vpc_config=vpc,
-                tags=args.tags,
-                # The role's permissions must exist before SageMaker validates the model.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-            )
-
-        model = args.model
-        primary = _Source(model.package_version, model.image_uri, model.artifact_uri)
-        self.model = declare_model("model", primary)
+        primary = args.variants[0]
         self.model_package_arn: pulumi.Output[str] | None = (
-            package_arn(model.package_version) if model.package_version is not None else None
+            self._package_arn(primary.source.package_version)
+            if primary.source.package_version is not None
+            else None
         )
+        self.variant_names = [v.name for v in args.variants]
 
-        variants = [
-            self._variant(sm.variant_name, self.model, sm.variant_weight, sm.instance_count, sm)
-        ]
-        for ab in sm.ab_variants:
-            ab_source = _Source(package_version=ab.package_version)
-            ab_model = declare_model(f"model-{ab.name}", ab_source)
-            variants.append(self._variant(ab.name, ab_model, ab.weight, ab.instance_count, sm))
-        self.variant_names = [sm.variant_name, *(v.name for v in sm.ab_variants)]
-
-        shadow_variants = None
-        if model.shadow is not None:
-            shadow_model = declare_model(
-                "model-shadow", _Source(package_version=model.shadow.package_version)
-            )
-            shadow_variants = [
-                {
-                    "variant_name": SHADOW_VARIANT_NAME,
-                    "model_name": shadow_model.name,
-                    "instance_type": sm.instance_type,
-                    "initial_instance_count": model.shadow.instance_count,
-                    # Relative to the production weight: this share of requests is copied.
-                    "initial_variant_weight": round(
-                        sm.variant_weight * model.shadow.sampling_percent / 100, 4
-                    ),
-                }
-            ]
-
-        data_capture = None
-        if capture is not None and self.capture_uri is not None:
-            data_capture = {
-                "enable_capture": True,
-                "initial_sampling_percentage": capture.sampling_percent,
-                "destination_s3_uri": self.capture_uri,
-                "kms_key_id": args.kms_key_arn,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-                "capture_content_type_header": {
-                    "json_content_types": ["application/json"],
-                    "csv_content_types": ["text/csv"],
-                },
-            }
-
-        # No volume to encrypt on serverless or on instances with local NVMe storage.
-        volume_key = (
-            None if serverless or not supports_volume_kms(sm.instance_type) else (args.kms_key_arn)
-        )
-        # No explicit name: a change creates a new configuration, updates the endpoint, and
-        # only then deletes the old one.
-        self.endpoint_config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config",
-            production_variants=variants,
-            shadow_production_variants=shadow_variants,
-            kms_key_arn=volume_key,
-            data_capture_config=data_capture,
-            tags=args.tags,
-            opts=child,
-        )
-
-        self.rollback_alarms = [
-            declare_alarm(
-                f"{name}-rollback-{alarm.metric.value}",
-                rollback_alarm_name(args.endpoint_name, alarm.metric.value),
-                rollback_alarm(alarm),
-                {
-                    "EndpointName": args.endpoint_name,
-                    "VariantName": sm.variant_name,
-                    "EndpointConfigName": self.endpoint_config.name,
-                },
-                args.topic_arn,
-                role="rollback",
-                tags=args.tags,
-                opts=child,
-            )
-            for alarm in args.rollout.rollback_alarms
-        ]
+        self.role, role_policy = self._execution_role()
+        self.model, self.endpoint_config = self._endpoint_config(role_policy)
+        self.rollback_alarms = self._rollback_alarms()
         self.rollback_alarm_names = [
-            rollback_alarm_name(args.endpoint_name, a.metric.value)
-            for a in args.rollout.rollback_alarms
+            rollback_alarm_name(args.endpoint_name, a.key) for a in args.rollback_alarms
         ]
-
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=args.endpoint_name,
             endpoint_config_name=self.endpoint_config.name,
-            deployment_config=compile_sagemaker(
-                args.rollout, [a.name for a in self.rollback_alarms]
+            deployment_config=args.deployment.deployment_config(
+                [a.name for a in self.rollback_alarms]
             ),
             tags=args.tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.invoke_url = region.region.apply(lambda r: invoke_url(r, args.endpoint_name))
+        self.invoke_url = self._region.apply(lambda r: invoke_url(r, args.endpoint_name))
         self.register_outputs(
             {
                 "endpoint_name": self.endpoint.name,
@@ -413,25 +341,183 @@ class Endpoint(pulumi.ComponentResource):
             }
         )
 
-    @staticmethod
-    def _variant(
-        variant_name: str,
-        model: aws.sagemaker.Model,
-        weight: float,
-        instance_count: int,
-        sm: SageMakerConfig,
-    ) -> dict[str, Any]:
-        variant: dict[str, Any] = {
-            "variant_name": variant_name,
-            "model_name": model.name,
-            "initial_variant_weight": weight,
-        }
-        if sm.mode is EndpointMode.SERVERLESS:
-            variant["serverless_config"] = {
-                "memory_size_in_mb": sm.serverless.memory_size_mb,
-                "max_concurrency": sm.serverless.max_concurrency,
+    def _validate(self, args: EndpointArgs) -> None:
+        if bool(args.subnet_ids) != bool(args.security_group_ids):
+            raise ResourceError("EndpointArgs: subnet_ids and security_group_ids go together", self)
+        if args.mode is EndpointMode.SERVERLESS and args.subnet_ids:
+            raise ResourceError(
+                "EndpointArgs: serverless endpoints do not run in a VPC; drop subnet_ids", self
+            )
+        if not args.variants:
+            raise ResourceError("EndpointArgs: at least one production variant", self)
+        for variant in args.variants:
+            source = variant.source
+            if (source.package_version is None) == (source.image_uri is None):
+                raise ResourceError(
+                    f"EndpointArgs: variant {variant.name} needs exactly one of "
+                    "package_version and image_uri",
+                    self,
+                )
+
+    def _package_arn(self, version: int) -> pulumi.Output[str]:
+        return model_package_arn(
+            self._args.partition,
+            self._region,
+            self._account,
+            self._args.model_package_group_name,
+            version,
+        )
+
+    def _execution_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        args = self._args
+        declared = role_with_inline_policy(
+            f"{self._name}-role",
+            policy_name=f"{self._name}-role-policy",
+            description=f"SageMaker execution role of {args.endpoint_name}",
+            trust_policy=service_trust_policy("sagemaker.amazonaws.com", self._account),
+            policy=execution_role_policy(
+                partition=args.partition,
+                region=self._region,
+                account=self._account,
+                endpoint_name=args.endpoint_name,
+                repository_arn=args.repository_arn,
+                bucket_arn=args.artifacts_bucket_arn,
+                capture_prefix=args.capture_prefix,
+                kms_key_arn=args.kms_key_arn,
+                vpc=bool(args.subnet_ids),
+            ),
+            max_session_duration_seconds=3600,
+            tags=args.tags,
+            parent=self,
+        )
+        return declared.role, declared.policy
+
+    def _model(
+        self, suffix: str, source: ModelSource, role_policy: aws.iam.RolePolicy
+    ) -> aws.sagemaker.Model:
+        args = self._args
+        if source.package_version is not None:
+            container: dict[str, Any] = {
+                "model_package_name": self._package_arn(source.package_version)
             }
         else:
-            variant["instance_type"] = sm.instance_type
-            variant["initial_instance_count"] = instance_count
-        return variant
+            container = {"image": source.image_uri, "mode": "SingleModel"}
+            if source.artifact_uri:
+                container["model_data_url"] = source.artifact_uri
+        vpc = None
+        if args.subnet_ids:
+            vpc = {
+                "subnets": list(args.subnet_ids),
+                "security_group_ids": list(args.security_group_ids),
+            }
+        return aws.sagemaker.Model(
+            f"{self._name}-{suffix}",
+            execution_role_arn=self.role.arn,
+            primary_container=container,
+            enable_network_isolation=args.network_isolation,
+            vpc_config=vpc,
+            tags=args.tags,
+            # The role's permissions must exist before SageMaker validates the model.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+
+    def _endpoint_config(
+        self, role_policy: aws.iam.RolePolicy
+    ) -> tuple[aws.sagemaker.Model, aws.sagemaker.EndpointConfiguration]:
+        args = self._args
+        serverless = args.mode is EndpointMode.SERVERLESS
+        primary, *others = args.variants
+        primary_model = self._model("model", primary.source, role_policy)
+        variants = [self._variant(primary, primary_model)]
+        for variant in others:
+            model = self._model(f"model-{variant.name}", variant.source, role_policy)
+            variants.append(self._variant(variant, model))
+
+        shadow_variants = None
+        if args.shadow is not None:
+            shadow_model = self._model(
+                "model-shadow",
+                ModelSource(package_version=args.shadow.package_version),
+                role_policy,
+            )
+            shadow_variants = [
+                {
+                    "variant_name": SHADOW_VARIANT_NAME,
+                    "model_name": shadow_model.name,
+                    "instance_type": args.instance_type,
+                    "initial_instance_count": args.shadow.instance_count,
+                    # Relative to the production weight: this share of requests is copied.
+                    "initial_variant_weight": round(
+                        primary.weight * args.shadow.sampling_percent / 100, 4
+                    ),
+                }
+            ]
+
+        data_capture = None
+        if self.capture_uri is not None:
+            data_capture = {
+                "enable_capture": True,
+                "initial_sampling_percentage": args.capture_sampling_percent,
+                "destination_s3_uri": self.capture_uri,
+                "kms_key_id": args.kms_key_arn,
+                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+                "capture_content_type_header": {
+                    "json_content_types": ["application/json"],
+                    "csv_content_types": ["text/csv"],
+                },
+            }
+
+        # No volume to encrypt on serverless or on instances with local NVMe storage.
+        volume_key = (
+            None if serverless or not supports_volume_kms(args.instance_type) else args.kms_key_arn
+        )
+        # No explicit name: a change creates a new configuration, updates the endpoint, and
+        # only then deletes the old one.
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{self._name}-config",
+            production_variants=variants,
+            shadow_production_variants=shadow_variants,
+            kms_key_arn=volume_key,
+            data_capture_config=data_capture,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return primary_model, config
+
+    def _rollback_alarms(self) -> list[aws.cloudwatch.MetricAlarm]:
+        args = self._args
+        dimensions = {
+            "EndpointName": args.endpoint_name,
+            "VariantName": args.variants[0].name,
+            "EndpointConfigName": self.endpoint_config.name,
+        }
+        return [
+            declare_alarm(
+                f"{self._name}-rollback-{definition.key}",
+                rollback_alarm_name(args.endpoint_name, definition.key),
+                definition,
+                dimensions,
+                args.topic_arn,
+                role="rollback",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for definition in args.rollback_alarms
+        ]
+
+    def _variant(self, variant: ProductionVariant, model: aws.sagemaker.Model) -> dict[str, Any]:
+        args = self._args
+        declared: dict[str, Any] = {
+            "variant_name": variant.name,
+            "model_name": model.name,
+            "initial_variant_weight": variant.weight,
+        }
+        if args.mode is EndpointMode.SERVERLESS:
+            declared["serverless_config"] = {
+                "memory_size_in_mb": args.serverless_memory_size_mb,
+                "max_concurrency": args.serverless_max_concurrency,
+            }
+        else:
+            declared["instance_type"] = args.instance_type
+            declared["initial_instance_count"] = variant.instance_count
+        return declared

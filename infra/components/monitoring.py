@@ -12,7 +12,6 @@ every alarm.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import INSTANCE_NAMESPACE, SAGEMAKER_NAMESPACE
+from infra.components.errors import ResourceError
+from infra.components.iam import account_root
 
 
 def endpoint_log_group_name(endpoint_name: str) -> str:
@@ -28,9 +29,11 @@ def endpoint_log_group_name(endpoint_name: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint_name}"
 
 
-def topic_policy(topic_arn: str, account_id: str) -> str:
+def topic_policy(
+    topic_arn: pulumi.Input[str], account_id: pulumi.Input[str], partition: pulumi.Input[str]
+) -> pulumi.Output[str]:
     """Only this account's CloudWatch alarms and principals publish; TLS only."""
-    return json.dumps(
+    return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -45,7 +48,7 @@ def topic_policy(topic_arn: str, account_id: str) -> str:
                 {
                     "Sid": "AccountManagesTopic",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                    "Principal": {"AWS": account_root(partition, account_id)},
                     "Action": [
                         "sns:GetTopicAttributes",
                         "sns:SetTopicAttributes",
@@ -73,16 +76,21 @@ def topic_policy(topic_arn: str, account_id: str) -> str:
 class MonitoringArgs:
     """Inputs of :class:`Monitoring`."""
 
+    topic_display_name: str
+    """Display name of the alert topic (the sender of e-mails), e.g. ``mlstack production
+    alerts``."""
+    partition: pulumi.Input[str]
+    """AWS partition of the account (``aws``, ``aws-cn``, ``aws-us-gov``)."""
     kms_key_arn: pulumi.Input[str]
     """The stack's KMS key: encrypts the topic and the log groups."""
-    endpoint_names: Sequence[str] = ()
-    """Endpoints whose log group the kit owns. Default none."""
-    email_subscriptions: Sequence[str] = ()
-    """Email addresses notified by every alarm. Default none."""
-    https_subscriptions: Sequence[str] = ()
-    """HTTPS endpoints notified by every alarm. Default none."""
-    log_retention_days: int = 90
-    """Retention of the log groups, in days. Default 90."""
+    endpoint_names: Sequence[str]
+    """Endpoints whose log group the kit owns (may be empty)."""
+    email_subscriptions: Sequence[str]
+    """Email addresses notified by every alarm (may be empty)."""
+    https_subscriptions: Sequence[str]
+    """HTTPS endpoints notified by every alarm (may be empty)."""
+    log_retention_days: int
+    """Retention of the log groups, in days."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every taggable child. Default none."""
 
@@ -102,7 +110,7 @@ class Monitoring(pulumi.ComponentResource):
 
         self.topic = aws.sns.Topic(
             f"{name}-alerts",
-            display_name=f"mlstack {pulumi.get_stack()} alerts",
+            display_name=args.topic_display_name,
             kms_master_key_id=args.kms_key_arn,
             tags=args.tags,
             opts=child,
@@ -110,9 +118,7 @@ class Monitoring(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-alerts-policy",
             arn=self.topic.arn,
-            policy=pulumi.Output.all(self.topic.arn, identity.account_id).apply(
-                lambda parts: topic_policy(parts[0], parts[1])
-            ),
+            policy=topic_policy(self.topic.arn, identity.account_id, args.partition),
             opts=child,
         )
         for index, address in enumerate(args.email_subscriptions):
@@ -164,8 +170,10 @@ class DashboardVariant:
 
 
 def dashboard_body(
-    region: str, variants: Sequence[DashboardVariant], alarm_arns: Sequence[str]
-) -> str:
+    region: pulumi.Input[str],
+    variants: Sequence[DashboardVariant],
+    alarm_arns: Sequence[pulumi.Input[str]],
+) -> pulumi.Output[str]:
     """The dashboard JSON: one row of graphs per variant, then the alarm states."""
     widgets: list[dict[str, Any]] = []
     y = 0
@@ -248,13 +256,15 @@ def dashboard_body(
             },
         }
     )
-    return json.dumps({"widgets": widgets}, sort_keys=True)
+    return pulumi.Output.json_dumps({"widgets": widgets}, sort_keys=True)
 
 
 @dataclass(frozen=True)
 class DashboardArgs:
     """Inputs of :class:`Dashboard`."""
 
+    dashboard_name: str
+    """Name of the dashboard, e.g. ``mlstack-production``."""
     variants: Sequence[DashboardVariant]
     """Variants to graph."""
     alarm_arns: Sequence[pulumi.Input[str]] = ()
@@ -262,20 +272,23 @@ class DashboardArgs:
 
 
 class Dashboard(pulumi.ComponentResource):
-    """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``."""
+    """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``.
+
+    Raises :class:`ResourceError` without variants to graph.
+    """
 
     def __init__(
         self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:monitoring:Dashboard", name, None, opts)
+        if not args.variants:
+            raise ResourceError("DashboardArgs: at least one variant to graph", self)
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         variants = list(args.variants)
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=f"mlstack-{pulumi.get_stack()}",
-            dashboard_body=pulumi.Output.all(region.region, *args.alarm_arns[:100]).apply(
-                lambda parts: dashboard_body(parts[0], variants, parts[1:])
-            ),
+            dashboard_name=args.dashboard_name,
+            dashboard_body=dashboard_body(region.region, variants, args.alarm_arns[:100]),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"dashboard_name": self.dashboard.dashboard_name})

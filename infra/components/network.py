@@ -11,13 +11,13 @@ workloads and VPC flow logs (all traffic) to a KMS-encrypted log group with rete
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.components.iam import service_trust_policy
+from infra.components.errors import ResourceError
+from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -38,16 +38,18 @@ PRIVATE_NODE_ENDPOINT_SERVICES: tuple[str, ...] = ("ec2", "eks", "eks-auth", "au
 class NetworkArgs:
     """Inputs of :class:`Network`."""
 
+    vpc_name: str
+    """``Name`` tag of the VPC, e.g. ``network-production``."""
     kms_key_arn: pulumi.Input[str]
     """KMS key that encrypts the flow log group (the registry's key). Required."""
-    cidr: str = "10.0.0.0/16"
-    """VPC IPv4 range (/16-/20). Default 10.0.0.0/16."""
-    availability_zones: int = 2
-    """AZs with a private subnet each (2-3). Default 2."""
-    nat: NatMode = NatMode.SINGLE
-    """NAT gateways: none, single or per-az. Default single."""
-    flow_log_retention_days: int = 365
-    """Days the flow log group keeps records. Default 365."""
+    cidr: str
+    """VPC IPv4 range (/16-/20), e.g. ``10.0.0.0/16``."""
+    availability_zones: int
+    """AZs with a private subnet each (2-3)."""
+    nat: NatMode
+    """NAT gateways: none, single or per-az."""
+    flow_log_retention_days: int
+    """Days the flow log group keeps records."""
     extra_interface_endpoints: tuple[str, ...] = ()
     """Interface endpoints beyond :data:`INTERFACE_ENDPOINT_SERVICES`. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -69,31 +71,29 @@ def subnet_cidrs(cidr: str, availability_zones: int) -> tuple[list[str], list[st
     return private, public
 
 
-def flow_log_role_policy(log_group_arn: str) -> str:
+def flow_log_role_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """Least privilege for the flow log service: write to its one log group."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "WriteFlowLogs",
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
-                }
-            ],
-        },
-        sort_keys=True,
+    return policy_document(
+        [
+            {
+                "Sid": "WriteFlowLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
+            }
+        ]
     )
 
 
 class Network(pulumi.ComponentResource):
     """VPC, private (and public) subnets, NAT, VPC endpoints and flow logs.
+
+    Raises :class:`ResourceError` for a range outside /16-/20 or 2-3 availability zones.
 
     Outputs: ``vpc_id``, ``vpc_cidr``, ``private_subnet_ids``, ``workload_security_group_id``.
     """
@@ -102,6 +102,13 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:network:Network", name, None, opts)
+        prefix = ipaddress.IPv4Network(args.cidr).prefixlen
+        if not 16 <= prefix <= 20:
+            raise ResourceError(f"NetworkArgs: cidr {args.cidr} must be a /16 to /20", self)
+        if not 2 <= args.availability_zones <= 3:
+            raise ResourceError(
+                f"NetworkArgs: availability_zones {args.availability_zones} must be 2 or 3", self
+            )
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
@@ -115,7 +122,7 @@ class Network(pulumi.ComponentResource):
             cidr_block=args.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
-            tags={**args.tags, "Name": f"{name}-{pulumi.get_stack()}"},
+            tags={**args.tags, "Name": args.vpc_name},
             opts=child,
         )
         # The default security group allows all traffic between its members: strip its rules
@@ -142,6 +149,23 @@ class Network(pulumi.ComponentResource):
         ]
         private_tables = self._egress(name, args, public_cidrs, zones, child)
 
+        self._security_groups(name, args, child)
+        self._service_endpoints(name, args, region, private_tables, child)
+        self._flow_logs(name, args, identity.account_id, child)
+
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc.id,
+                "vpc_cidr": args.cidr,
+                "private_subnet_ids": self.private_subnet_ids,
+                "workload_security_group_id": self.workload_security_group.id,
+            }
+        )
+
+    def _security_groups(self, name: str, args: NetworkArgs, child: pulumi.ResourceOptions) -> None:
+        """HTTPS into the service endpoints from the VPC; the workloads' group: nothing in,
+        HTTPS out."""
         self.endpoint_security_group = aws.ec2.SecurityGroup(
             f"{name}-endpoints",
             description="HTTPS from the VPC to the AWS service endpoints",
@@ -174,6 +198,16 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+
+    def _service_endpoints(
+        self,
+        name: str,
+        args: NetworkArgs,
+        region: pulumi.Output[str],
+        private_tables: list[aws.ec2.RouteTable],
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Interface endpoints for the AWS APIs the workloads call, and the S3 gateway."""
         services = dict.fromkeys((*INTERFACE_ENDPOINT_SERVICES, *args.extra_interface_endpoints))
         for service in services:
             aws.ec2.VpcEndpoint(
@@ -195,17 +229,6 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[table.id for table in private_tables],
             tags=args.tags,
             opts=child,
-        )
-        self._flow_logs(name, args, identity.account_id, child)
-
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc.id,
-                "vpc_cidr": args.cidr,
-                "private_subnet_ids": self.private_subnet_ids,
-                "workload_security_group_id": self.workload_security_group.id,
-            }
         )
 
     def _egress(
@@ -302,20 +325,13 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        role = aws.iam.Role(
+        role = role_with_inline_policy(
             f"{name}-flow-logs",
-            assume_role_policy=account_id.apply(
-                lambda account: service_trust_policy("vpc-flow-logs.amazonaws.com", account)
-            ),
+            trust_policy=service_trust_policy("vpc-flow-logs.amazonaws.com", account_id),
+            policy=flow_log_role_policy(log_group.arn),
             tags=args.tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs",
-            role=role.id,
-            policy=log_group.arn.apply(flow_log_role_policy),
-            opts=child,
-        )
+            parent=self,
+        ).role
         aws.ec2.FlowLog(
             f"{name}-flow-log",
             vpc_id=self.vpc.id,

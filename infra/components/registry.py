@@ -14,21 +14,28 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.errors import ResourceError
+from infra.components.iam import account_root
+
 
 @dataclass(frozen=True)
 class RegistryArgs:
-    """Inputs of :class:`Registry`. Every field has a secure default."""
+    """Inputs of :class:`Registry`. The stack config supplies every value but the tags."""
 
-    model_package_group_name: str = "mlstack-models"
-    """Name of the SageMaker model package group (the model registry). Default mlstack-models."""
-    keep_tagged_images: int = 50
-    """Release images kept in ECR before the oldest expire. Default 50."""
-    untagged_image_expiry_days: int = 7
-    """Days before untagged image layers expire. Default 7."""
-    noncurrent_artifact_expiry_days: int = 90
-    """Days an overwritten artifact version is kept. Default 90."""
-    kms_deletion_window_days: int = 30
-    """Days between scheduling the key's deletion and its destruction (7-30). Default 30."""
+    key_alias: str
+    """Alias of the KMS key, e.g. ``alias/registry-production``."""
+    partition: pulumi.Input[str]
+    """AWS partition of the account (``aws``, ``aws-cn``, ``aws-us-gov``)."""
+    model_package_group_name: str
+    """Name of the SageMaker model package group (the model registry)."""
+    keep_tagged_images: int
+    """Release images kept in ECR before the oldest expire."""
+    untagged_image_expiry_days: int
+    """Days before untagged image layers expire."""
+    noncurrent_artifact_expiry_days: int
+    """Days an overwritten artifact version is kept."""
+    kms_deletion_window_days: int
+    """Days between scheduling the key's deletion and its destruction (7-30)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource. Default none."""
 
@@ -66,11 +73,13 @@ def ecr_lifecycle_policy(keep_tagged_images: int, untagged_image_expiry_days: in
     )
 
 
-def kms_key_policy(account_id: str, region: str) -> str:
+def kms_key_policy(
+    account_id: pulumi.Input[str], region: pulumi.Input[str], partition: pulumi.Input[str]
+) -> pulumi.Output[str]:
     """Key policy: the account administers the key through IAM; the AWS services the kit
     encrypts with (CloudWatch Logs, SNS fed by CloudWatch alarms) may use it, only from this
     account."""
-    root = f"arn:aws:iam::{account_id}:root"
+    root = account_root(partition, account_id)
     use = [
         "kms:Encrypt*",
         "kms:Decrypt*",
@@ -78,7 +87,7 @@ def kms_key_policy(account_id: str, region: str) -> str:
         "kms:GenerateDataKey*",
         "kms:Describe*",
     ]
-    return json.dumps(
+    return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -92,13 +101,15 @@ def kms_key_policy(account_id: str, region: str) -> str:
                 {
                     "Sid": "CloudWatchLogsEncryptsLogGroups",
                     "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Principal": {
+                        "Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")
+                    },
                     "Action": use,
                     "Resource": "*",
                     "Condition": {
                         "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:aws:logs:{region}:{account_id}:log-group:*"
+                            "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                                "arn:", partition, ":logs:", region, ":", account_id, ":log-group:*"
                             )
                         }
                     },
@@ -117,9 +128,9 @@ def kms_key_policy(account_id: str, region: str) -> str:
     )
 
 
-def tls_only_bucket_policy(bucket_arn: str) -> str:
+def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """Deny every request to the bucket that does not use TLS."""
-    return json.dumps(
+    return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -128,7 +139,7 @@ def tls_only_bucket_policy(bucket_arn: str) -> str:
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:*",
-                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 }
             ],
@@ -140,6 +151,8 @@ def tls_only_bucket_policy(bucket_arn: str) -> str:
 class Registry(pulumi.ComponentResource):
     """KMS key, ECR repository, model package group and artifacts bucket.
 
+    Raises :class:`ResourceError` for a key deletion window outside 7-30 days.
+
     Outputs: ``kms_key_arn``, ``repository_url``, ``repository_arn``,
     ``model_package_group_name``, ``model_package_group_arn``, ``artifacts_bucket``,
     ``artifacts_bucket_arn``.
@@ -149,6 +162,12 @@ class Registry(pulumi.ComponentResource):
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:registry:Registry", name, None, opts)
+        if not 7 <= args.kms_deletion_window_days <= 30:
+            raise ResourceError(
+                f"RegistryArgs: kms_deletion_window_days {args.kms_deletion_window_days} is "
+                "outside KMS's 7-30 days",
+                self,
+            )
         child = pulumi.ResourceOptions(parent=self)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
@@ -159,15 +178,13 @@ class Registry(pulumi.ComponentResource):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
-            policy=pulumi.Output.all(identity.account_id, region.region).apply(
-                lambda parts: kms_key_policy(parts[0], parts[1])
-            ),
+            policy=kms_key_policy(identity.account_id, region.region, args.partition),
             tags=args.tags,
             opts=child,
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/{name}-{pulumi.get_stack()}",
+            name=args.key_alias,
             target_key_id=self.kms_key.key_id,
             opts=child,
         )
@@ -277,7 +294,7 @@ class Registry(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-artifacts-tls-only",
             bucket=bucket.id,
-            policy=bucket.arn.apply(tls_only_bucket_policy),
+            policy=tls_only_bucket_policy(bucket.arn),
             opts=child,
         )
         return bucket

@@ -1,22 +1,15 @@
-"""Plans of the EKS path shared by its tests: production as shipped, and a staging-like stack
-with EKS turned on (two AZs, no NAT, a tag-pinned image, a plain Deployment)."""
+"""Lookups over plans of the EKS path, and the edit that turns EKS on for staging (two AZs, no
+NAT, a tag-pinned image, a plain Deployment); the plans are fixtures in ``conftest.py``."""
 
 from __future__ import annotations
 
-import atexit
-import functools
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from mlstack.manifests import (
     as_deployment,  # noqa: F401  (re-exported for tests)
     manifests,
 )
-from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan, PlannedResource
-from tests.conftest import edit_stack_file, make_project_copy
 
 STAGING_ADMIN = "arn:aws:iam::123456789012:role/mlstack-staging-deployer"
 
@@ -37,22 +30,6 @@ def enable_eks_on_staging(config: dict[str, Any]) -> None:
         "maxReplicas": 2,
         "drainSeconds": 0,
     }
-
-
-def plan_with(stack: str, *edits: Any) -> Plan:
-    """Plan a throwaway copy of the project after applying ``edits`` to a stack file."""
-    scratch = Path(tempfile.mkdtemp(prefix="mlstack-eks-"))
-    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    root = make_project_copy(scratch / "project")
-    for edit in edits:
-        edit_stack_file(root, stack, edit)
-    return run_plan(stack, root)
-
-
-@functools.cache
-def staging_eks_plan() -> Plan:
-    """Staging with EKS enabled (computed once per test session)."""
-    return plan_with("staging", enable_eks_on_staging)
 
 
 def kubernetes_version(plan: Plan) -> str:

@@ -14,7 +14,7 @@ from infra.rollout import (
     compile_argo_canary,
     compile_argo_canary_steps,
     compile_kubernetes_strategy,
-    compile_sagemaker,
+    sagemaker_deployment,
     timeline,
     timeline_from_sagemaker,
     traffic_steps,
@@ -26,6 +26,10 @@ ALARMS = [{"metric": "latency-p99", "threshold": 500}, {"metric": "errors-5xx", 
 def policy(**fields: Any) -> RolloutPolicy:
     raw = {"rollbackAlarms": ALARMS, "bakeSeconds": 600, **fields}
     return RolloutPolicy.model_validate_json(json.dumps(raw))
+
+
+def deploy(spec: RolloutPolicy, alarm_names: list[str]) -> dict[str, Any]:
+    return sagemaker_deployment(spec).deployment_config(alarm_names)
 
 
 def camel(value: Any) -> Any:
@@ -44,7 +48,7 @@ def test_canary_compiles_to_blue_green_canary_with_rollback_alarms() -> None:
         terminationWaitSeconds=600,
         maximumExecutionTimeoutSeconds=7200,
     )
-    assert compile_sagemaker(spec, ["a", "b"]) == {
+    assert deploy(spec, ["a", "b"]) == {
         "blue_green_update_policy": {
             "traffic_routing_configuration": {
                 "type": "CANARY",
@@ -59,7 +63,7 @@ def test_canary_compiles_to_blue_green_canary_with_rollback_alarms() -> None:
 
 
 def test_linear_compiles_to_blue_green_linear() -> None:
-    compiled = compile_sagemaker(policy(strategy="linear", stepPercent=25), ["a"])
+    compiled = deploy(policy(strategy="linear", stepPercent=25), ["a"])
     routing = compiled["blue_green_update_policy"]["traffic_routing_configuration"]
     assert routing == {
         "type": "LINEAR",
@@ -69,13 +73,13 @@ def test_linear_compiles_to_blue_green_linear() -> None:
 
 
 def test_all_at_once_compiles_to_blue_green_all_at_once_with_bake() -> None:
-    compiled = compile_sagemaker(policy(strategy="all-at-once", bakeSeconds=300), ["a"])
+    compiled = deploy(policy(strategy="all-at-once", bakeSeconds=300), ["a"])
     routing = compiled["blue_green_update_policy"]["traffic_routing_configuration"]
     assert routing == {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": 300}
 
 
 def test_rolling_compiles_to_rolling_update_policy() -> None:
-    compiled = compile_sagemaker(policy(strategy="rolling", stepPercent=20), ["a"])
+    compiled = deploy(policy(strategy="rolling", stepPercent=20), ["a"])
     assert "blue_green_update_policy" not in compiled
     assert compiled["rolling_update_policy"] == {
         "maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 20},
@@ -86,7 +90,7 @@ def test_rolling_compiles_to_rolling_update_policy() -> None:
 
 
 def test_no_alarms_means_no_auto_rollback_block() -> None:
-    assert "auto_rollback_configuration" not in compile_sagemaker(policy(strategy="rolling"), [])
+    assert "auto_rollback_configuration" not in deploy(policy(strategy="rolling"), [])
 
 
 @pytest.mark.parametrize(
@@ -119,15 +123,33 @@ def test_canary_bakes_once_then_shifts_the_rest() -> None:
 )
 def test_plan_timeline_reads_back_what_the_spec_compiles_to(fields: dict[str, Any]) -> None:
     spec = policy(**fields)
-    compiled = camel(compile_sagemaker(spec, ["x-latency", "x-errors"]))
-    assert timeline_from_sagemaker(compiled) == timeline(spec, ["x-latency", "x-errors"])
+    compiled = camel(deploy(spec, ["latency-p99", "errors-5xx"]))
+    assert timeline_from_sagemaker(compiled) == timeline(spec)
 
 
 def test_timeline_text_names_steps_bakes_and_alarms() -> None:
-    text = timeline(policy(strategy="canary", stepPercent=10, terminationWaitSeconds=0), ["l", "e"])
-    assert text.describe({"l": "latency-p99", "e": "errors-5xx"}) == (
+    text = timeline(policy(strategy="canary", stepPercent=10, terminationWaitSeconds=0))
+    assert text.describe() == (
         "10% -> bake 600 s -> 100%, timeout 3600 s, rollback on: latency-p99, errors-5xx"
     )
+
+
+def test_timeline_of_a_rolling_update_keeps_no_old_fleet() -> None:
+    text = timeline(policy(strategy="rolling", stepPercent=50, rollbackAlarms=[])).describe()
+    assert text == (
+        "50% -> bake 600 s -> 100% -> bake 600 s, timeout 3600 s, no automatic rollback"
+    )
+
+
+def test_kubernetes_strategy_carries_the_rollback_checks_to_the_analysis() -> None:
+    strategy = compile_kubernetes_strategy(policy(strategy="canary", stepPercent=10))
+    assert strategy.needs_argo_rollouts
+    assert [(c.metric.value, c.threshold) for c in strategy.checks] == [
+        ("latency-p99", 500),
+        ("errors-5xx", 1),
+    ]
+    assert strategy.canary("t")["analysis"]["templates"] == [{"templateName": "t"}]
+    assert "analysis" not in strategy.strategy["canary"]
 
 
 def test_argo_canary_steps_pause_for_each_bake() -> None:

@@ -9,12 +9,11 @@ import pytest
 from infra.components.cluster import ADDON_VERSIONS, CONTROL_PLANE_LOG_TYPES
 from infra.config.eks import KUBERNETES_VERSIONS
 from mlstack.offline.plan import Plan
+from tests.infra.conftest import PlanWith
 from tests.infra.eks_plans import (
     STAGING_ADMIN,
     kubernetes_version,
     one,
-    plan_with,
-    staging_eks_plan,
 )
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -22,7 +21,9 @@ CLUSTER = "aws:eks/cluster:Cluster"
 
 @pytest.fixture(params=["production", "staging-eks"])
 def plan(request: pytest.FixtureRequest, shipped_plans: dict[str, Plan]) -> Plan:
-    return shipped_plans["production"] if request.param == "production" else staging_eks_plan()
+    if request.param == "production":
+        return shipped_plans["production"]
+    return request.getfixturevalue("staging_eks_plan")
 
 
 def test_api_endpoint_is_private_by_default(plan: Plan) -> None:
@@ -120,7 +121,7 @@ def test_kubeconfig_gets_tokens_from_aws_eks_get_token(plan: Plan) -> None:
     assert "token" not in user["user"]
 
 
-def test_public_endpoint_only_by_opt_in_with_named_cidrs() -> None:
+def test_public_endpoint_only_by_opt_in_with_named_cidrs(plan_with: PlanWith) -> None:
     def public(config: dict) -> None:
         config["mlstack:eks"]["endpointAccess"] = "private-and-public"
         config["mlstack:eks"]["publicAccessCidrs"] = ["203.0.113.0/24"]

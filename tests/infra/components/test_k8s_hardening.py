@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
-from infra.components.k8s_serving import MODEL_DIR, SERVING_PORT
+from infra.components.k8s_manifests import MODEL_DIR, SERVING_PORT
 from mlstack.offline.plan import Plan
-from tests.infra.eks_plans import objects, staging_eks_plan, workloads
+from tests.infra.eks_plans import objects, workloads
 
 
 @pytest.fixture(params=["production", "staging-eks"])
 def plan(request: pytest.FixtureRequest, shipped_plans: dict[str, Plan]) -> Plan:
-    return shipped_plans["production"] if request.param == "production" else staging_eks_plan()
+    if request.param == "production":
+        return shipped_plans["production"]
+    return request.getfixturevalue("staging_eks_plan")
 
 
 def _pods(plan: Plan) -> list[dict[str, Any]]:
@@ -110,8 +112,8 @@ def test_production_pins_every_image_by_digest(shipped_plans: dict[str, Plan]) -
             assert "@sha256:" in container["image"], container["name"]
 
 
-def test_tag_pinned_images_are_always_pulled() -> None:
-    for pod in _pods(staging_eks_plan()):
+def test_tag_pinned_images_are_always_pulled(staging_eks_plan: Plan) -> None:
+    for pod in _pods(staging_eks_plan):
         for container in _containers(pod):
             if "@sha256:" not in container["image"]:
                 assert container["imagePullPolicy"] == "Always"

@@ -13,7 +13,8 @@ from infra.config.rollout import RollbackMetric, RolloutPolicy
 from infra.rollout import compile_argo_canary_steps, traffic_steps
 from mlstack.offline.plan import Plan
 from tests.infra.config_helpers import raw_config
-from tests.infra.eks_plans import enable_eks_on_staging, objects, plan_with, staging_eks_plan
+from tests.infra.conftest import PlanWith
+from tests.infra.eks_plans import enable_eks_on_staging, objects
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -108,7 +109,7 @@ def test_argo_rollouts_is_installed_from_a_pinned_chart(shipped_plans: dict[str,
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-def test_linear_policy_compiles_to_one_step_per_shift() -> None:
+def test_linear_policy_compiles_to_one_step_per_shift(plan_with: PlanWith) -> None:
     def linear(config: dict[str, Any]) -> None:
         config["mlstack:rollout"]["strategy"] = "linear"
         config["mlstack:rollout"]["stepPercent"] = 25
@@ -122,7 +123,9 @@ def test_linear_policy_compiles_to_one_step_per_shift() -> None:
 
 
 @pytest.mark.parametrize(("strategy", "surge"), [("rolling", "25%"), ("all-at-once", "100%")])
-def test_rolling_and_all_at_once_compile_to_a_plain_deployment(strategy: str, surge: str) -> None:
+def test_rolling_and_all_at_once_compile_to_a_plain_deployment(
+    strategy: str, surge: str, plan_with: PlanWith, request: pytest.FixtureRequest
+) -> None:
     def edit(config: dict[str, Any]) -> None:
         config["mlstack:rollout"]["strategy"] = strategy
         if strategy == "all-at-once":
@@ -133,7 +136,7 @@ def test_rolling_and_all_at_once_compile_to_a_plain_deployment(strategy: str, su
     plan = (
         plan_with("staging", enable_eks_on_staging, edit)
         if strategy == "rolling"
-        else staging_eks_plan()
+        else request.getfixturevalue("staging_eks_plan")
     )
     (deployment,) = _kind(plan, "Deployment")
     assert deployment["spec"]["strategy"] == {

@@ -16,14 +16,15 @@ from tests.infra.eks_plans import (
     as_deployment,
     kubernetes_version,
     objects,
-    staging_eks_plan,
     workloads,
 )
 
 
 @pytest.fixture(params=["production", "staging-eks"])
 def plan(request: pytest.FixtureRequest, shipped_plans: dict[str, Plan]) -> Plan:
-    return shipped_plans["production"] if request.param == "production" else staging_eks_plan()
+    if request.param == "production":
+        return shipped_plans["production"]
+    return request.getfixturevalue("staging_eks_plan")
 
 
 def _validate(obj: dict[str, Any], version: str) -> None:

@@ -13,7 +13,7 @@ from infra.components.network import (
     subnet_cidrs,
 )
 from mlstack.offline.plan import Plan
-from tests.infra.eks_plans import one, staging_eks_plan
+from tests.infra.eks_plans import one
 
 
 def _private_subnets(plan: Plan) -> list[dict]:
@@ -103,8 +103,10 @@ def test_staging_declares_no_vpc(shipped_plans: dict[str, Plan]) -> None:
     assert all("vpcConfig" not in m.inputs for m in plan.of_type("aws:sagemaker/model:Model"))
 
 
-def test_vpc_without_nat_has_no_public_path_and_private_node_endpoints() -> None:
-    plan = staging_eks_plan()
+def test_vpc_without_nat_has_no_public_path_and_private_node_endpoints(
+    staging_eks_plan: Plan,
+) -> None:
+    plan = staging_eks_plan
     for type_token in (
         "aws:ec2/natGateway:NatGateway",
         "aws:ec2/internetGateway:InternetGateway",
