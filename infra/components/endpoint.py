@@ -27,8 +27,9 @@ import pulumi_aws as aws
 
 from infra.components.alarms import declare_alarm, rollback_alarm
 from infra.components.iam import service_trust_policy
+from infra.config.model import ModelConfig
 from infra.config.rollout import RolloutPolicy
-from infra.config.sagemaker import EndpointMode, ModelConfig, SageMakerConfig
+from infra.config.sagemaker import EndpointMode, SageMakerConfig
 from infra.rollout import compile_sagemaker
 
 SHADOW_VARIANT_NAME = "Shadow"

@@ -24,7 +24,7 @@ import pulumi
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
-from infra.config import ConfigError
+from infra.config import ConfigError, build_config, resolved_document
 from mlstack.offline.mocks import OfflineMocks, RecordingMonitor, UnknownInvokeError
 from mlstack.offline.plan import Plan, build_plan
 from mlstack.offline.stack_files import (
@@ -112,6 +112,11 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
     except StackFileError as err:
         raise PlanConfigError(str(err)) from None
     tier = declared_tier(project, stack, encoded.values)
+    try:
+        # The same validation the program runs first: the plan document carries its result.
+        settings = resolved_document(build_config(stack, encoded.values, encoded.secret_keys))
+    except ConfigError as err:
+        raise PlanConfigError(str(err)) from None
 
     _refuse_early_declarations()
     region = encoded.values.get("aws:region", "us-east-1")
@@ -146,7 +151,9 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
         raise PlanRuntimeError(
             f"the program in {project.main} declared no resources for stack '{stack}'"
         )
-    return build_plan(project.name, stack, tier, monitor, encoded.values, encoded.secret_keys)
+    return build_plan(
+        project.name, stack, tier, monitor, encoded.values, encoded.secret_keys, settings
+    )
 
 
 def declared_tier(project: Project, stack: str, config: dict[str, str]) -> str:

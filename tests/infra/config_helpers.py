@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT, StackConfig, build_stack_config
+from infra.config import PROJECT, StackConfig, build_config
 from mlstack.offline.stack_files import encode_config, load_project, load_stack_doc
 from mlstack.project import PROJECT_ROOT
 
@@ -23,6 +23,4 @@ def config_from_doc(stack: str, doc: dict[str, Any]) -> StackConfig:
     """Validate a config mapping written as it would be in a stack file."""
     project = load_project(PROJECT_ROOT)
     encoded = encode_config(project, doc)
-    prefix = f"{PROJECT}:"
-    raw = {k[len(prefix) :]: v for k, v in encoded.values.items() if k.startswith(prefix)}
-    return build_stack_config(stack, raw, encoded.values.get("aws:region"))
+    return build_config(stack, encoded.values, encoded.secret_keys)

@@ -88,15 +88,17 @@ def test_secrets_stay_placeholders(project_copy: Path) -> None:
     ciphertext = "v1:Zm9vYmFyLWNpcGhlcnRleHQ="
 
     def add_secret(config: dict) -> None:
-        config["mlstack:tags"]["escalation-contact"] = {"secure": ciphertext}
+        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": ciphertext}]
 
     edit_stack_file(project_copy, "staging", add_secret)
     plan = run_plan("staging", project_copy)
     text = json.dumps(plan.to_json())
     assert ciphertext not in text
-    assert "mlstack:tags" in plan.secret_keys
-    (key,) = plan.of_type("aws:kms/key:Key")
-    assert key.inputs["tags"]["escalation-contact"] == SECRET_PLACEHOLDER
+    assert "mlstack:monitoring" in plan.secret_keys
+    endpoints = [
+        s.inputs["endpoint"] for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+    ]
+    assert SECRET_PLACEHOLDER in endpoints
 
 
 def test_bad_config_is_a_config_error(project_copy: Path) -> None:
