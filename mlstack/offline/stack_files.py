@@ -90,7 +90,7 @@ def load_yaml_text(text: str, path: Path) -> Any:
 
     Raises :class:`StackFileError` naming the file and line."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except DuplicateKeyError as err:
         raise StackFileError(
             f"{path}: line {err.line}: '{err.key}' is given twice\n"
@@ -159,8 +159,7 @@ def stack_config_of(doc: Any, path: Path) -> dict[str, Any]:
             guess = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
             hint = f"did you mean '{guess[0]}'? " if guess else ""
             raise StackFileError(
-                f"{path}: {key}: unknown top-level key\n"
-                f"  {hint}settings go under config:"
+                f"{path}: {key}: unknown top-level key\n  {hint}settings go under config:"
             )
     config = doc.get("config") or {}
     if not isinstance(config, dict):
