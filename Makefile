@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
-.PHONY: install tools plan test lint format bench-plan bench-serve workflows snapshots check scan clean
+.PHONY: install tools plan config-docs test lint format bench-plan bench-serve workflows snapshots check scan clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ tools: $(TOOLS_STAMP)
 ## plan: print the offline plan of every stack (no cloud credentials needed)
 plan: $(STAMP)
 	$(BIN)/mlstack plan --all
+
+## config-docs: regenerate the README's config reference and stacks/stack-config.schema.json
+config-docs: $(STAMP)
+	$(BIN)/python -m infra.config.reference
 
 ## test: lint and run the whole test suite
 test: $(STAMP) $(TOOLS_STAMP)

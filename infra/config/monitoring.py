@@ -25,13 +25,15 @@ class AlarmSpec(Section):
 
     threshold: Annotated[float, Field(ge=0)]
     """In the alarm's unit: milliseconds for latencies, percent for rates and utilisation,
-    invocations for noTraffic. Required."""
+    invocations for noTraffic. Each alarm has its own default (see the default column)."""
     period_seconds: Annotated[int, Field(ge=10, le=86400)] = 60
-    """Length of one evaluation period: 10, 30 or a multiple of 60 seconds. Default 60."""
+    """Length of one evaluation period: 10, 30 or a multiple of 60 seconds. Default: the
+    alarm's own (60 or 300)."""
     evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 5
-    """Periods looked at (1-100). Default 5."""
+    """Periods looked at (1-100). Default: the alarm's own (3 or 5)."""
     datapoints_to_alarm: Annotated[int, Field(ge=1, le=100)] | None = None
-    """Breaching periods among them that fire the alarm. Default: all of them."""
+    """Breaching periods among them that fire the alarm. Default: the alarm's own (3); none
+    means all of them."""
 
     @model_validator(mode="after")
     def _check_window(self) -> AlarmSpec:
