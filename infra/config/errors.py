@@ -198,7 +198,12 @@ def translate(section: str, model: type[BaseModel], err: ValidationError) -> lis
             problems.append(unknown_key(project_key(path), _aliases(owner) if owner else []))
             continue
         value = detail.get("input", NO_VALUE) if kind != "missing" else NO_VALUE
+        ctx = detail.get("ctx") or {}
+        if kind == "too_long":
+            value = f"{len(value)} entries" if isinstance(value, list) else value
         allowed = _type_advice(kind, value) or _WORDS.get(kind)
+        if kind == "too_long":
+            allowed = f"at most {ctx.get('max_length')} entries"
         if allowed is None:
             allowed = str(detail["msg"]).removeprefix("Value error, ")
         problems.append(Problem(key=project_key(path), value=value, allowed=allowed))

@@ -173,7 +173,13 @@ def build_stack_config(
     else:
         if not problems:
             return config
-    raise ConfigError.of(stack, _without_duplicates(problems))
+    raise ConfigError.of(stack, _without_duplicates(_precise_secrets(problems)))
+
+
+def _precise_secrets(problems: list[Problem]) -> list[Problem]:
+    """Drop "this section holds a secret" when the problem names the key inside it."""
+    nested = {p.key.split(".")[0] for p in problems if "." in p.key and p.allowed == NOT_A_SECRET}
+    return [p for p in problems if not (p.key in nested and p.allowed == NOT_A_SECRET)]
 
 
 def _root_problems(err: ValidationError, failed: set[str], bad_region: bool) -> list[Problem]:
