@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
@@ -112,11 +113,6 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
     except StackFileError as err:
         raise PlanConfigError(str(err)) from None
     tier = declared_tier(project, stack, encoded.values)
-    try:
-        # The same validation the program runs first: the plan document carries its result.
-        settings = resolved_document(build_config(stack, encoded.values, encoded.secret_keys))
-    except ConfigError as err:
-        raise PlanConfigError(str(err)) from None
 
     _refuse_early_declarations()
     region = encoded.values.get("aws:region", "us-east-1")
@@ -152,8 +148,25 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
             f"the program in {project.main} declared no resources for stack '{stack}'"
         )
     return build_plan(
-        project.name, stack, tier, monitor, encoded.values, encoded.secret_keys, settings
+        project.name,
+        stack,
+        tier,
+        monitor,
+        encoded.values,
+        encoded.secret_keys,
+        _resolved_config(stack, encoded.values, encoded.secret_keys),
     )
+
+
+def _resolved_config(stack: str, values: dict[str, str], secret_keys: list[str]) -> dict[str, Any]:
+    """The stack's config as the program resolved it, by the same ``build_config`` it calls.
+
+    Empty for a program that ran without the kit's config (test programs): had the kit's
+    program found a problem, it would have failed the plan already."""
+    try:
+        return resolved_document(build_config(stack, values, secret_keys))
+    except ConfigError:
+        return {}
 
 
 def declared_tier(project: Project, stack: str, config: dict[str, str]) -> str:

@@ -22,7 +22,15 @@ OPTION_KEYS = {"aliases", "deleteBeforeReplace", "replaceOnChanges", "dependsOn"
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_plan_matches_json_contract(stack: str, shipped_plans: dict[str, Plan]) -> None:
     document = json.loads(json.dumps(shipped_plans[stack].to_json()))
-    assert set(document) == {"project", "stack", "tier", "resources", "outputs", "policy"}
+    assert set(document) == {
+        "project",
+        "stack",
+        "tier",
+        "resources",
+        "outputs",
+        "policy",
+        "config",
+    }
     assert document["project"] == "mlstack"
     assert document["stack"] == stack
     urns = {r["urn"] for r in document["resources"]}
