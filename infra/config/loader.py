@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -36,7 +37,7 @@ from infra.config.registry import RegistryConfig
 from infra.config.rollout import RolloutPolicy
 from infra.config.sagemaker import SageMakerConfig
 from infra.config.stack import Environment, StackConfig
-from infra.config.types import NOT_A_SECRET, SECRET_KEYS, Section, aws_regions
+from infra.config.types import NOT_A_SECRET, SECRET_KEYS, Section
 
 OBJECT_SECTIONS: dict[str, type[Section]] = {
     "tags": Section,  # placeholder: a plain string map, validated by StackConfig
@@ -92,16 +93,10 @@ def _section_data(key: str, raw: str | None) -> tuple[Any, Problem | None]:
 
 
 def _region_problem(region: str | None) -> Problem | None:
-    if not region:
-        return Problem(key="aws:region", allowed="set it, e.g. aws:region: us-east-1")
-    if region in aws_regions():
+    """``aws:region`` unset; a set but wrong region is reported by the root model."""
+    if region:
         return None
-    hint = (
-        f"write it in lower case: {region.lower()}"
-        if region.lower() in aws_regions()
-        else "an AWS region that exists, in lower case, e.g. us-east-1"
-    )
-    return Problem(key="aws:region", value=region, allowed=hint)
+    return Problem(key="aws:region", allowed="set it, e.g. aws:region: us-east-1")
 
 
 def build_stack_config(
@@ -160,7 +155,7 @@ def build_stack_config(
                 "environment": Environment(environment)
                 if environment in {e.value for e in Environment}
                 else Environment.STAGING,
-                "region": region,
+                "region": region or "",
                 **scalars,
                 **{k: v for k, v in sections.items() if k not in failed},
             },
@@ -169,7 +164,7 @@ def build_stack_config(
             context={**context, "sections_valid": not failed},
         )
     except ValidationError as err:
-        problems += _root_problems(err, failed, region_problem is not None)
+        problems += _root_problems(err, failed)
     else:
         if not problems:
             return config
@@ -182,18 +177,16 @@ def _precise_secrets(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if not (p.key in nested and p.allowed == NOT_A_SECRET)]
 
 
-def _root_problems(err: ValidationError, failed: set[str], bad_region: bool) -> list[Problem]:
-    """The root model's problems, without repeats of what sections already reported and
-    without rules that read a section which failed (they would judge its defaults)."""
+def _root_problems(err: ValidationError, failed: set[str]) -> list[Problem]:
+    """The root model's problems, without rules that read a section which failed (they
+    would judge its defaults). ``region`` is the stack file's ``aws:region``."""
     problems = []
     for problem in translate("", StackConfig, err):
         top = problem.key.removeprefix(f"{PROJECT}:").split(".")[0].split("[")[0]
-        if top in failed or top in ("environment", "stack") or (top == "region" and bad_region):
+        if top in failed:
             continue
         if top == "region":
-            continue  # reported as aws:region above
-        if top == "accountId" and problem.value is NO_VALUE and problem.allowed.startswith("req"):
-            continue
+            problem = replace(problem, key="aws:region")
         problems.append(problem)
     return problems
 

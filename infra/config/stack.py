@@ -90,11 +90,8 @@ class StackConfig(Section):
     @field_validator("owner", mode="before")
     @classmethod
     def _owner_in_words(cls, value: Any) -> Any:
-        if isinstance(value, str) and (
-            not value or tag_problem("owner", value[:128] + value[256:])
-        ):
-            raise ValueError(f"the owning team: {OWNER_CHARACTERS}")
-        if isinstance(value, str) and len(value) > 128:
+        # The owner is a tag value on every resource: the tag rules apply, plus a length.
+        if isinstance(value, str) and (not 1 <= len(value) <= 128 or tag_problem("owner", value)):
             raise ValueError(f"the owning team: {OWNER_CHARACTERS}")
         return value
 

@@ -130,10 +130,9 @@ def one_of(choices: Callable[[], Iterable[str]], words: str) -> Any:
         allowed = set(choices())
         if value in allowed:
             return value
-        hint = ""
         if value.lower() in allowed:
-            hint = f": write it in lower case, {value.lower()}"
-        raise ValueError(f"{words}{hint}")
+            raise ValueError(f"write it in lower case: {value.lower()}")
+        raise ValueError(words)
 
     return Annotated[
         str,
