@@ -83,6 +83,7 @@ def test_stack_files_name_the_schema_and_match_it(stack: str) -> None:
 
 
 def test_schema_catches_a_misspelt_key_and_allows_secret_webhooks() -> None:
+    jsonschema.Draft202012Validator.check_schema(stack_file_schema())
     doc = _doc("production")
     doc["config"]["mlstack:rollout"]["stepPercnt"] = 10
     with pytest.raises(jsonschema.ValidationError):
