@@ -7,68 +7,62 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra.config.base import FieldError, Section
-from infra.config.sagemaker import INSTANCE_TYPE_PATTERN, S3_KEY_PATTERN
-
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
+from infra.config.types import (
+    Email,
+    FeatureName,
+    FieldError,
+    HttpsUrl,
+    LogRetentionDays,
+    ProcessingInstanceType,
+    S3Key,
+    Section,
+    raise_all,
 )
-"""Retention periods CloudWatch Logs accepts, in days."""
 
 
 class AlarmSpec(Section):
     """One CloudWatch alarm's threshold and evaluation window."""
 
     threshold: Annotated[float, Field(ge=0)]
-    """In the alarm's unit (see :class:`AlarmThresholds`)."""
+    """In the alarm's unit: milliseconds for latencies, percent for rates and utilisation,
+    invocations for noTraffic. Each alarm has its own default (see the default column)."""
     period_seconds: Annotated[int, Field(ge=10, le=86400)] = 60
-    """Length of one evaluation period: 10, 30 or a multiple of 60 seconds. Default 60."""
+    """Length of one evaluation period: 10, 30 or a multiple of 60 seconds. Default: the
+    alarm's own (60 or 300)."""
     evaluation_periods: Annotated[int, Field(ge=1, le=100)] = 5
-    """Periods looked at (1-100). Default 5."""
+    """Periods looked at (1-100). Default: the alarm's own (3 or 5)."""
     datapoints_to_alarm: Annotated[int, Field(ge=1, le=100)] | None = None
-    """Breaching periods among them that fire the alarm. Default: all of them."""
+    """Breaching periods among them that fire the alarm. Default: the alarm's own (3); none
+    means all of them."""
 
     @model_validator(mode="after")
     def _check_window(self) -> AlarmSpec:
+        errors: list[FieldError] = []
         if self.period_seconds not in (10, 30) and self.period_seconds % 60:
-            raise FieldError(
-                "periodSeconds", self.period_seconds, "10, 30 or a multiple of 60 seconds"
+            errors.append(
+                FieldError(
+                    "periodSeconds", self.period_seconds, "10, 30 or a multiple of 60 seconds"
+                )
             )
         if self.period_seconds * self.evaluation_periods > 86400:
-            raise FieldError(
-                "evaluationPeriods",
-                self.evaluation_periods,
-                "periodSeconds x evaluationPeriods must not exceed one day (86400 s)",
+            errors.append(
+                FieldError(
+                    "evaluationPeriods",
+                    self.evaluation_periods,
+                    "periodSeconds x evaluationPeriods must not exceed one day (86400 s)",
+                )
             )
         if self.datapoints_to_alarm is not None and (
             self.datapoints_to_alarm > self.evaluation_periods
         ):
-            raise FieldError(
-                "datapointsToAlarm",
-                self.datapoints_to_alarm,
-                f"at most evaluationPeriods ({self.evaluation_periods})",
+            errors.append(
+                FieldError(
+                    "datapointsToAlarm",
+                    self.datapoints_to_alarm,
+                    f"at most evaluationPeriods ({self.evaluation_periods})",
+                )
             )
+        raise_all(errors)
         return self
 
 
@@ -124,18 +118,24 @@ class AlarmThresholds(Section):
 
     @model_validator(mode="after")
     def _percentages(self) -> AlarmThresholds:
+        errors: list[FieldError] = []
         for name in ("errors_5xx", "errors_4xx", "model_errors", "cpu", "memory", "disk"):
             spec: AlarmSpec = getattr(self, name)
             if spec.threshold > 100:
-                raise FieldError(
-                    f"{_alias(type(self), name)}.threshold",
-                    spec.threshold,
-                    "a percentage: use 0-100",
+                errors.append(
+                    FieldError(
+                        f"{_alias(type(self), name)}.threshold",
+                        spec.threshold,
+                        "a percentage: use 0-100",
+                    )
                 )
         for name in ("latency_p99", "latency_average", "overhead_latency", "no_traffic"):
             spec = getattr(self, name)
             if spec.threshold <= 0:
-                raise FieldError(f"{_alias(type(self), name)}.threshold", spec.threshold, "above 0")
+                errors.append(
+                    FieldError(f"{_alias(type(self), name)}.threshold", spec.threshold, "above 0")
+                )
+        raise_all(errors)
         return self
 
 
@@ -144,58 +144,59 @@ class DriftConfig(Section):
 
     enabled: bool = False
     """Run the data-quality schedule. Default false; needs data capture and baselines."""
-    baseline_statistics_uri: Annotated[str, Field(pattern=S3_KEY_PATTERN)] | None = None
-    """statistics.json of the baseline: ``s3://`` URI or key in the artifacts bucket."""
-    baseline_constraints_uri: Annotated[str, Field(pattern=S3_KEY_PATTERN)] | None = None
-    """constraints.json of the baseline: ``s3://`` URI or key in the artifacts bucket."""
-    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN)] = "ml.m5.large"
+    baseline_statistics_uri: S3Key | None = None
+    """statistics.json of the baseline: s3:// URI or key in the artifacts bucket. Required
+    when enabled; default none."""
+    baseline_constraints_uri: S3Key | None = None
+    """constraints.json of the baseline: s3:// URI or key in the artifacts bucket. Required
+    when enabled; default none."""
+    instance_type: ProcessingInstanceType = "ml.m5.large"
     """Instance type of the monitoring job. Default ml.m5.large."""
     volume_size_gb: Annotated[int, Field(ge=1, le=16384)] = 20
     """Encrypted scratch volume of the job, GB. Default 20."""
     max_runtime_seconds: Annotated[int, Field(ge=1, le=3600)] = 1800
     """Stop a job after this many seconds (an hourly schedule allows at most 3600). Default
     1800."""
-    watched_features: Annotated[list[str], Field(max_length=10)] = []
-    """Features whose ``feature_baseline_drift_<name>`` metric the drift alarm watches
-    (at most 10). Default none: the alarm is skipped, the schedule still reports."""
+    watched_features: Annotated[list[FeatureName], Field(max_length=10)] = []
+    """Features whose feature_baseline_drift_<name> metric the drift alarm watches (1-10
+    when enabled). Default none."""
     drift_threshold: Annotated[float, Field(gt=0, le=1)] = 0.1
     """Baseline distance above which a watched feature alarms (0-1). Default 0.1."""
 
     @model_validator(mode="after")
     def _baselines(self) -> DriftConfig:
-        if self.enabled:
-            for key in ("baseline_statistics_uri", "baseline_constraints_uri"):
-                if getattr(self, key) is None:
-                    raise FieldError(
-                        to_camel(key), None, "drift monitoring compares against a baseline: set it"
-                    )
+        if not self.enabled:
+            return self
+        errors = [
+            FieldError(to_camel(key), None, "drift monitoring compares against a baseline: set it")
+            for key in ("baseline_statistics_uri", "baseline_constraints_uri")
+            if getattr(self, key) is None
+        ]
+        if not self.watched_features:
+            errors.append(
+                FieldError(
+                    "watchedFeatures",
+                    [],
+                    "name 1-10 features: without them drift is measured but never alarms",
+                )
+            )
+        raise_all(errors)
         return self
 
 
 class MonitoringConfig(Section):
     """``mlstack:monitoring``: alarms to people, the dashboard, drift and log retention."""
 
-    email_subscriptions: Annotated[
-        list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]], Field(max_length=20)
-    ] = []
+    secret_fields = frozenset({"https_subscriptions"})
+
+    email_subscriptions: Annotated[list[Email], Field(max_length=20)] = []
     """Email addresses subscribed to the alarm topic (each confirms once). Default none."""
-    https_subscriptions: Annotated[
-        list[Annotated[str, Field(pattern=r"^https://[^\s]+$")]], Field(max_length=20)
-    ] = []
-    """HTTPS endpoints (pager, chat webhooks) subscribed to the alarm topic. Default none."""
-    log_retention_days: int = 90
+    https_subscriptions: Annotated[list[HttpsUrl], Field(max_length=20)] = []
+    """HTTPS endpoints (pager, chat webhooks) subscribed to the alarm topic; the only key that
+    may be a secure: value (webhook URLs carry tokens). Default none."""
+    log_retention_days: LogRetentionDays = 90
     """Days the kit's CloudWatch log groups keep events (a CloudWatch value). Default 90."""
     alarms: AlarmThresholds = AlarmThresholds()
     """Per-variant alarm thresholds."""
     drift: DriftConfig = DriftConfig()
     """Data-quality monitoring."""
-
-    @model_validator(mode="after")
-    def _retention(self) -> MonitoringConfig:
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise FieldError(
-                "logRetentionDays",
-                self.log_retention_days,
-                "a CloudWatch retention: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
-            )
-        return self

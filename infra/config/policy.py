@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from infra.config.base import Section
+from infra.config.types import Section
 
 
 class PolicyEnforcement(str, Enum):
@@ -18,4 +18,5 @@ class PolicyConfig(Section):
     """``mlstack:policy``: how the policy pack enforces its rules on this stack."""
 
     enforcement: PolicyEnforcement = PolicyEnforcement.ADVISORY
-    """mandatory (violations fail the plan) or advisory. Production must be mandatory."""
+    """mandatory (violations fail the plan) or advisory. Default advisory; production must be
+    mandatory."""

@@ -6,23 +6,22 @@ from typing import Annotated
 
 from pydantic import Field
 
-from infra.config.base import Section
+from infra.config.types import SageMakerName, Section
 
 
 class RegistryConfig(Section):
     """``mlstack:registry``: the image repository, model registry and artifacts bucket."""
 
-    model_package_group_name: Annotated[
-        str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-    ] = "mlstack-models"
-    """SageMaker model package group (the model registry), 1-63 alphanumerics and hyphens.
+    model_package_group_name: SageMakerName = "mlstack-models"
+    """SageMaker model package group (the model registry), 1-63 letters, digits and hyphens.
     Default mlstack-models."""
-
     keep_tagged_images: Annotated[int, Field(ge=1, le=1000)] = 50
-    """Release images kept in ECR; older ones are expired by the lifecycle policy. Default 50."""
+    """Release images kept in ECR; older ones are expired by the lifecycle policy (1-1000).
+    Default 50."""
     untagged_image_expiry_days: Annotated[int, Field(ge=1, le=365)] = 7
-    """Days before untagged images (build leftovers) are expired. Default 7."""
+    """Days before untagged images (build leftovers) are expired (1-365). Default 7."""
     noncurrent_artifact_expiry_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    """Days an overwritten model artifact version is kept in S3. Default 90."""
+    """Days an overwritten model artifact version is kept in S3 (1-3650). Default 90."""
     kms_deletion_window_days: Annotated[int, Field(ge=7, le=30)] = 30
-    """Waiting period before a deleted KMS key is destroyed (AWS allows 7-30). Default 30."""
+    """Days between scheduling the KMS key's deletion and its destruction (AWS allows 7-30).
+    Default 30."""

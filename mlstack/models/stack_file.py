@@ -23,13 +23,17 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError as RuamelError
 
-from infra.config import PROJECT, ConfigError, build_stack_config
-from mlstack.offline.stack_files import StackFileError, encode_config, load_project
+from infra.config import PROJECT, ConfigError, StackConfig, build_config
+from mlstack.offline.stack_files import (
+    StackFileError,
+    encode_config,
+    load_project,
+    load_yaml_text,
+    stack_config_of,
+)
 
 MODEL_KEY = f"{PROJECT}:model"
 VERSION_FIELD = "packageVersion"
-DEFAULT_GROUP = "mlstack-models"
-"""``mlstack:registry.modelPackageGroupName`` when a stack does not set it."""
 
 
 class StackEditError(Exception):
@@ -55,27 +59,21 @@ def _config(doc: Any, path: Path) -> dict[str, Any]:
 
 
 def read_stack_model(project_root: Path, stack: str) -> StackModel:
-    """The model group, version and region of ``stack``'s file."""
+    """The model group, version and region of ``stack``'s file, as the program resolves
+    them (the file is validated first; its defaults come from the config package)."""
     try:
         path = load_project(project_root).stack_file(stack)
     except StackFileError as err:
         raise StackEditError(str(err)) from None
     if not path.exists():
         raise StackEditError(f"no stack '{stack}': {path} does not exist")
-    try:
-        config = _config(yaml.safe_load(path.read_text(encoding="utf-8")), path)
-    except yaml.YAMLError as err:
-        raise StackEditError(f"{path}: not valid YAML ({err})") from None
-    model = config.get(MODEL_KEY) or {}
-    registry = config.get(f"{PROJECT}:registry") or {}
-    group = model.get("packageGroupName") or registry.get("modelPackageGroupName")
-    version = model.get(VERSION_FIELD)
+    config = stack_config(project_root, stack, path.read_text(encoding="utf-8"))
     return StackModel(
         path=path,
         stack=stack,
-        region=config.get("aws:region"),
-        group=str(group or DEFAULT_GROUP),
-        version=version if isinstance(version, int) else None,
+        region=config.region,
+        group=config.model_package_group_name,
+        version=config.model.package_version,
     )
 
 
@@ -108,17 +106,21 @@ def promoted_text(text: str, path: Path, version: int) -> str:
     return new_text
 
 
+def stack_config(project_root: Path, stack: str, text: str) -> StackConfig:
+    """``text`` validated as ``stack``'s file, exactly as a plan would, with every default
+    filled in by the config package."""
+    try:
+        project = load_project(project_root)
+        path = project.stack_file(stack)
+        encoded = encode_config(project, stack_config_of(load_yaml_text(text, path), path))
+        return build_config(stack, encoded.values, encoded.secret_keys)
+    except (StackFileError, ConfigError) as err:
+        raise StackEditError(str(err)) from None
+
+
 def validate(project_root: Path, stack: str, text: str) -> None:
     """Validate ``text`` as ``stack``'s file, exactly as a plan would."""
-    project = load_project(project_root)
-    config = _config(yaml.safe_load(text), project.stack_file(stack))
-    encoded = encode_config(project, config).values
-    prefix = f"{PROJECT}:"
-    raw = {k[len(prefix) :]: v for k, v in encoded.items() if k.startswith(prefix)}
-    try:
-        build_stack_config(stack, raw, encoded.get("aws:region"))
-    except ConfigError as err:
-        raise StackEditError(str(err)) from None
+    stack_config(project_root, stack, text)
 
 
 def write_atomically(path: Path, text: str) -> None:

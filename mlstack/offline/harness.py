@@ -19,12 +19,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
-from infra.config import ConfigError
+from infra.config import ConfigError, build_config, resolved_document
 from mlstack.offline.mocks import OfflineMocks, RecordingMonitor, UnknownInvokeError
 from mlstack.offline.plan import Plan, build_plan
 from mlstack.offline.stack_files import (
@@ -146,7 +147,26 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
         raise PlanRuntimeError(
             f"the program in {project.main} declared no resources for stack '{stack}'"
         )
-    return build_plan(project.name, stack, tier, monitor, encoded.values, encoded.secret_keys)
+    return build_plan(
+        project.name,
+        stack,
+        tier,
+        monitor,
+        encoded.values,
+        encoded.secret_keys,
+        _resolved_config(stack, encoded.values, encoded.secret_keys),
+    )
+
+
+def _resolved_config(stack: str, values: dict[str, str], secret_keys: list[str]) -> dict[str, Any]:
+    """The stack's config as the program resolved it, by the same ``build_config`` it calls.
+
+    Empty for a program that ran without the kit's config (test programs): had the kit's
+    program found a problem, it would have failed the plan already."""
+    try:
+        return resolved_document(build_config(stack, values, secret_keys))
+    except ConfigError:
+        return {}
 
 
 def declared_tier(project: Project, stack: str, config: dict[str, str]) -> str:

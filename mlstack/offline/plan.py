@@ -105,6 +105,10 @@ class Plan:
     config: dict[str, str] = field(default_factory=dict)
     """The stack's config as the program received it (secrets are placeholders)."""
     policy: list[PolicyResult] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    """The stack's resolved config: every key of the stack file with every default filled
+    in, keyed as in the file (``aws:region``, ``mlstack:rollout`` with camelCase keys);
+    secrets stay placeholders. Emitted as ``"config"`` by :meth:`to_json`."""
 
     def of_type(self, type_token: str) -> list[PlannedResource]:
         """Resources of one type token, e.g. ``aws:kms/key:Key``, in registration order."""
@@ -175,6 +179,7 @@ class Plan:
             "resources": [r.to_json() for r in self.resources],
             "outputs": self.outputs,
             "policy": [p.to_json() for p in self.policy],
+            "config": self.settings,
         }
 
 
@@ -204,8 +209,9 @@ def build_plan(
     monitor: RecordingMonitor,
     config: dict[str, str],
     secret_keys: list[str],
+    settings: dict[str, Any] | None = None,
 ) -> Plan:
-    """Assemble a plan from what the monitor recorded."""
+    """Assemble a plan from what the monitor recorded and the stack's resolved config."""
     return Plan(
         project=project,
         stack=stack,
@@ -214,6 +220,7 @@ def build_plan(
         outputs=to_plain(monitor.stack_outputs),
         secret_keys=list(secret_keys),
         config=dict(config),
+        settings=dict(settings or {}),
     )
 
 

@@ -14,6 +14,7 @@ string, and a list of the keys that hold secrets. This module reproduces that en
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from infra.config.base import SECRET_PLACEHOLDER
+from infra.config.types import SECRET_PLACEHOLDER
 
 
 class StackFileError(Exception):
@@ -58,17 +59,56 @@ class EncodedConfig:
     secret_keys: list[str]
 
 
-def _read_yaml(path: Path) -> Any:
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+"""Top-level keys the Pulumi CLI reads from a stack file."""
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping gives the same key twice: YAML keeps the last, silently."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"line {line}: key '{key}' is given twice")
+        self.key = key
+        self.line = line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_text(text: str, path: Path) -> Any:
+    """Parse a project or stack file; a key given twice is an error, not the last one wins.
+
+    Raises :class:`StackFileError` naming the file and line."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StackFileError(f"{path}: file not found") from None
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKeyError as err:
+        raise StackFileError(
+            f"{path}: line {err.line}: '{err.key}' is given twice\n"
+            "  keep one: YAML would silently use the last"
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise StackFileError(
             f"{path}:{where}: not valid YAML ({getattr(err, 'problem', err)})"
         ) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return load_yaml_text(path.read_text(encoding="utf-8"), path)
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: file not found") from None
 
 
 def load_project(root: Path) -> Project:
@@ -101,12 +141,29 @@ def load_stack_doc(project: Project, stack: str) -> dict[str, Any]:
     if not path.exists():
         known = ", ".join(project.stacks()) or "none"
         raise StackFileError(f"no stack '{stack}': {path} does not exist (stacks: {known})")
-    doc = _read_yaml(path) or {}
+    return stack_config_of(_read_yaml(path), path)
+
+
+def stack_config_of(doc: Any, path: Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a parsed stack file, or a :class:`StackFileError` saying
+    what the file should look like (empty file, list, unknown top-level key)."""
+    if doc is None or doc == {}:
+        raise StackFileError(
+            f"{path}: the file is empty\n"
+            "  a stack file starts with config: and sets aws:region, mlstack:environment, ..."
+        )
     if not isinstance(doc, dict):
         raise StackFileError(f"{path}: expected a mapping with a 'config' key")
+    for key in doc:
+        if key not in STACK_FILE_KEYS:
+            guess = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
+            hint = f"did you mean '{guess[0]}'? " if guess else ""
+            raise StackFileError(
+                f"{path}: {key}: unknown top-level key\n  {hint}settings go under config:"
+            )
     config = doc.get("config") or {}
     if not isinstance(config, dict):
-        raise StackFileError(f"{path}: 'config' must be a mapping of key to value")
+        raise StackFileError(f"{path}: config: must be a mapping of key to value")
     return config
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT, StackConfig, build_stack_config
+from infra.config import PROJECT, ConfigError, StackConfig, build_config
 from mlstack.offline.stack_files import encode_config, load_project, load_stack_doc
 from mlstack.project import PROJECT_ROOT
 
@@ -23,6 +25,23 @@ def config_from_doc(stack: str, doc: dict[str, Any]) -> StackConfig:
     """Validate a config mapping written as it would be in a stack file."""
     project = load_project(PROJECT_ROOT)
     encoded = encode_config(project, doc)
-    prefix = f"{PROJECT}:"
-    raw = {k[len(prefix) :]: v for k, v in encoded.values.items() if k.startswith(prefix)}
-    return build_stack_config(stack, raw, encoded.values.get("aws:region"))
+    return build_config(stack, encoded.values, encoded.secret_keys)
+
+
+def shipped_doc(stack: str) -> dict[str, Any]:
+    """The ``config:`` mapping of a shipped stack file, as YAML reads it."""
+    return load_stack_doc(load_project(PROJECT_ROOT), stack)
+
+
+def rejection(edit: Callable[[dict[str, Any]], object], stack: str = "production") -> str:
+    """The message a shipped stack file gets after ``edit``; fails when it is accepted."""
+    doc = copy.deepcopy(shipped_doc(stack))
+    edit(doc)
+    try:
+        config_from_doc(stack, doc)
+    except ConfigError as err:
+        message = str(err)
+        assert message.startswith(f"stacks/Pulumi.{stack}.yaml: ")
+        assert "^" not in message and "\\" not in message, "a message shows a pattern"
+        return message
+    raise AssertionError("the edited stack file was accepted")

@@ -16,6 +16,7 @@ STAGING_ADMIN = "arn:aws:iam::123456789012:role/mlstack-staging-deployer"
 
 def enable_eks_on_staging(config: dict[str, Any]) -> None:
     """Staging with the EKS path: private-only VPC over two AZs, Kubernetes 1.34."""
+    config["mlstack:accountId"] = "123456789012"
     config["mlstack:network"] = {"enabled": True, "availabilityZones": 2, "nat": "none"}
     config["mlstack:eks"] = {
         "enabled": True,

@@ -176,7 +176,10 @@ def test_argo_canary_runs_analysis_from_the_first_step() -> None:
     ("fields", "kind"),
     [
         ({"strategy": "canary", "stepPercent": 10}, "Rollout"),
-        ({"strategy": "linear", "stepPercent": 10}, "Rollout"),
+        (
+            {"strategy": "linear", "stepPercent": 10, "maximumExecutionTimeoutSeconds": 7200},
+            "Rollout",
+        ),
         ({"strategy": "rolling"}, "Deployment"),
         ({"strategy": "all-at-once"}, "Deployment"),
     ],

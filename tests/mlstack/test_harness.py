@@ -29,7 +29,15 @@ OPTION_KEYS = {
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_plan_matches_json_contract(stack: str, shipped_plans: dict[str, Plan]) -> None:
     document = json.loads(json.dumps(shipped_plans[stack].to_json()))
-    assert set(document) == {"project", "stack", "tier", "resources", "outputs", "policy"}
+    assert set(document) == {
+        "project",
+        "stack",
+        "tier",
+        "resources",
+        "outputs",
+        "policy",
+        "config",
+    }
     assert document["project"] == "mlstack"
     assert document["stack"] == stack
     urns = {r["urn"] for r in document["resources"]}
@@ -95,15 +103,17 @@ def test_secrets_stay_placeholders(project_copy: Path) -> None:
     ciphertext = "v1:Zm9vYmFyLWNpcGhlcnRleHQ="
 
     def add_secret(config: dict) -> None:
-        config["mlstack:tags"]["escalation-contact"] = {"secure": ciphertext}
+        config["mlstack:monitoring"]["httpsSubscriptions"] = [{"secure": ciphertext}]
 
     edit_stack_file(project_copy, "staging", add_secret)
     plan = run_plan("staging", project_copy)
     text = json.dumps(plan.to_json())
     assert ciphertext not in text
-    assert "mlstack:tags" in plan.secret_keys
-    (key,) = plan.of_type("aws:kms/key:Key")
-    assert key.inputs["tags"]["escalation-contact"] == SECRET_PLACEHOLDER
+    assert "mlstack:monitoring" in plan.secret_keys
+    endpoints = [
+        s.inputs["endpoint"] for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
+    ]
+    assert SECRET_PLACEHOLDER in endpoints
 
 
 def test_bad_config_is_a_config_error(project_copy: Path) -> None:

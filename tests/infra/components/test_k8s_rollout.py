@@ -113,13 +113,13 @@ def test_linear_policy_compiles_to_one_step_per_shift(plan_with: PlanWith) -> No
     def linear(config: dict[str, Any]) -> None:
         config["mlstack:rollout"]["strategy"] = "linear"
         config["mlstack:rollout"]["stepPercent"] = 25
-        config["mlstack:rollout"]["bakeSeconds"] = 120
+        config["mlstack:rollout"]["bakeSeconds"] = 300
 
     plan = plan_with("production", linear)
     (rollout,) = _kind(plan, "Rollout")
     steps = rollout["spec"]["strategy"]["canary"]["steps"]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [25, 50, 75, 100]
-    assert [s["pause"]["duration"] for s in steps if "pause" in s] == ["120s"] * 3
+    assert [s["pause"]["duration"] for s in steps if "pause" in s] == ["300s"] * 3
 
 
 @pytest.mark.parametrize(("strategy", "surge"), [("rolling", "25%"), ("all-at-once", "100%")])
