@@ -57,7 +57,7 @@ config-docs: $(STAMP)
 ## test: lint and run the whole test suite
 test: $(STAMP) $(TOOLS_STAMP)
 	$(BIN)/ruff check .
-	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest
+	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

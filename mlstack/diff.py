@@ -152,9 +152,12 @@ def diff_policy(base: Document, head: Document) -> tuple[PolicyChange, ...]:
 
 
 def _config_object(doc: Document, key: str) -> dict[str, Any]:
+    value = (doc.get("config") or {}).get(key)
+    if isinstance(value, dict):
+        return value  # the resolved config of a current plan document
     if key in doc.get("secretKeys", []):
         return {}
-    return decode_object((doc.get("config") or {}).get(key))
+    return decode_object(value)  # a plan made at an older ref carries the raw encoding
 
 
 def _of_type(doc: Document, *types: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from mlstack.offline.plan import Plan
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """A plan (with its policy results) as the document :mod:`mlstack.diff` reads."""
-    return {**plan.to_json(), "config": dict(plan.config), "secretKeys": list(plan.secret_keys)}
+    return {**plan.to_json(), "secretKeys": list(plan.secret_keys)}
 
 
 def register(app: typer.Typer) -> None:

@@ -52,7 +52,7 @@ if evaluate is not None:
         notes.append(f"the policy pack failed, policy not compared: {type(err).__name__}: {err}")
 doc = plan.to_json()
 doc["notes"] = notes
-doc["config"] = dict(getattr(plan, "config", None) or {})
+doc.setdefault("config", dict(getattr(plan, "config", None) or {}))
 doc["secretKeys"] = list(getattr(plan, "secret_keys", None) or [])
 out.write_text(json.dumps(doc))
 """

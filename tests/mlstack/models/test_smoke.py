@@ -168,4 +168,4 @@ def test_smoke_without_any_aws_region_is_a_usage_error(
     edit_stack_file(project, "staging", lambda config: config.pop("aws:region"))
     result = smoke("churn", project)
     assert result.exit_code == EXIT_USAGE, result.output
-    assert "no AWS region" in result.stderr
+    assert "aws:region is not set" in result.stderr or "no AWS region" in result.stderr
