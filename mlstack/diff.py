@@ -7,8 +7,9 @@ plans are matched by their URN without the stack and project (``type$...::name``
 same functions serve ``mlstack diff`` (one stack at two commits) and ``mlstack compare``
 (two stacks at one commit).
 
-Secrets never reach a plan (they are placeholders there), and this module renders any value
-that is a placeholder or belongs to a secret config key as ``(secret)``.
+Secrets never reach a plan (they are placeholders there, ``[secret:<keyed fingerprint>]``,
+see :mod:`mlstack.offline.secrets`), and this module renders any value that is a placeholder
+or belongs to a secret config key as ``(secret)``; a changed secret reads "[secret] changed".
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlstack.offline.stack_files import SECRET_PLACEHOLDER, decode_object
+from infra.config.types import SECRET_FINGERPRINT, SECRET_PLACEHOLDER
+from mlstack.offline.stack_files import decode_object
 from mlstack.operations import (
     InputChange,
     Operation,
@@ -302,8 +304,13 @@ HIGHLIGHTS: list[Callable[[Document], dict[str, str]]] = [
 """Extractors of reviewer-relevant values, in display order."""
 
 
+def _holds_secret(text: str) -> bool:
+    """The text holds a secret placeholder, fingerprinted or not."""
+    return SECRET_PLACEHOLDER in text or SECRET_FINGERPRINT.search(text) is not None
+
+
 def _scrub(value: str) -> str:
-    return SECRET_SHOWN if SECRET_PLACEHOLDER in value else value
+    return SECRET_SHOWN if _holds_secret(value) else value
 
 
 def highlights(base: Document, head: Document) -> tuple[Highlight, ...]:
@@ -355,7 +362,7 @@ def _code(value: Any, limit: int | None = MAX_VALUE_CHARS) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    if SECRET_PLACEHOLDER in text:
+    if _holds_secret(text):
         return SECRET_SHOWN
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
@@ -401,7 +408,7 @@ OPERATION_HEADINGS = (
 
 def _change_value(item: InputChange) -> str:
     if item.secret:
-        return "[secret] changed"
+        return item.secret_change
     return f"{_code(item.base)} → {_code(item.head)}"
 
 

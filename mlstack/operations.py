@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from infra.config.types import SECRET_PLACEHOLDER, is_secret_placeholder
 from mlstack.diff_data.replacement import replacement_paths
-from mlstack.offline.plan import SECRET_PLACEHOLDER
+from mlstack.offline.secrets import is_ciphertext_fingerprint
 
 Document = dict[str, Any]
 
@@ -71,9 +72,19 @@ class InputChange:
     def secret(self) -> bool:
         return is_secret(self.base) or is_secret(self.head)
 
+    @property
+    def secret_change(self) -> str:
+        """What can honestly be said of a secret's change, never its value."""
+        return secret_change(self.base, self.head)
+
     def to_json(self) -> dict[str, Any]:
         if self.secret:
-            return {"path": self.path, "secret": True, "replaces": self.replaces}
+            return {
+                "path": self.path,
+                "secret": True,
+                "change": self.secret_change,
+                "replaces": self.replaces,
+            }
         return {"path": self.path, "base": self.base, "head": self.head, "replaces": self.replaces}
 
 
@@ -127,9 +138,28 @@ class ResourceChange:
 
 def is_secret(value: Any) -> bool:
     """A secret placeholder, with or without its keyed fingerprint (``[secret:…]``)."""
-    return isinstance(value, str) and (
-        value == SECRET_PLACEHOLDER or (value.startswith("[secret:") and value.endswith("]"))
-    )
+    return is_secret_placeholder(value)
+
+
+def secret_change(base: Any, head: Any) -> str:
+    """How a secret input changed, in words: fingerprints tell equal values apart from new
+    ones; a ``secure:`` ciphertext only tells that it was encrypted again."""
+    if base is None:
+        return "[secret] added"
+    if head is None:
+        return "[secret] removed"
+    if SECRET_PLACEHOLDER in (base, head):
+        return "[secret] not compared (a plan without secret fingerprints)"
+    if not (is_secret(base) and is_secret(head)):
+        return "[secret] changed (a secret on one side only)"
+    before, after = is_ciphertext_fingerprint(base), is_ciphertext_fingerprint(head)
+    if before and after:
+        return "[secret] changed (new secure: ciphertext: a new value, or the same encrypted again)"
+    if after:
+        return "[secret] changed (now a secure: value)"
+    if before:
+        return "[secret] changed (now plain text in the stack file)"
+    return "[secret] changed"
 
 
 def resource_key(urn: str) -> str:

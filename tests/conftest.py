@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,13 @@ from ruamel.yaml import YAML
 
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
+from mlstack.offline.secrets import FINGERPRINT_KEY_ENV
 from mlstack.project import PROJECT_ROOT, tiers_file
 
 SHIPPED_STACKS = ("staging", "production")
+
+TEST_FINGERPRINT_KEY = "tests only, not a secret: fixed so saved plans stay the same"
+os.environ[FINGERPRINT_KEY_ENV] = TEST_FINGERPRINT_KEY  # before any plan is made
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,19 @@ SECRET_PLACEHOLDER = "[secret]"
 """What a ``secure:`` value reads as in the offline plan, which cannot decrypt it. Only keys
 that carry a credential accept it (see :attr:`Section.secret_fields`)."""
 
+SECRET_FINGERPRINT = re.compile(r"\[secret:(?:secure-)?[0-9a-f]{16}\]")
+"""The placeholder with a keyed fingerprint, ``[secret:<16 hex>]`` for a plaintext value and
+``[secret:secure-<16 hex>]`` for a ``secure:`` ciphertext: the offline plan compares secrets by
+it (see ``mlstack/offline/secrets.py``). Accepted wherever :data:`SECRET_PLACEHOLDER` is."""
+
+
+def is_secret_placeholder(value: Any) -> bool:
+    """``[secret]`` or a fingerprinted ``[secret:<fingerprint>]``."""
+    return isinstance(value, str) and (
+        value == SECRET_PLACEHOLDER or SECRET_FINGERPRINT.fullmatch(value) is not None
+    )
+
+
 SECRET_KEYS = ("monitoring.httpsSubscriptions",)
 """The only config keys that may be given as ``secure:`` values: webhook URLs carry tokens."""
 
@@ -66,9 +79,9 @@ def raise_all(errors: list[FieldError]) -> None:
 
 
 def _holds_placeholder(value: Any) -> bool:
-    if value == SECRET_PLACEHOLDER:
+    if is_secret_placeholder(value):
         return True
-    return isinstance(value, list) and any(item == SECRET_PLACEHOLDER for item in value)
+    return isinstance(value, list) and any(is_secret_placeholder(item) for item in value)
 
 
 class Section(BaseModel):
@@ -110,7 +123,7 @@ def worded(pattern: str, words: str, *, secret: bool = False) -> Any:
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
-        if secret and value == SECRET_PLACEHOLDER:
+        if secret and is_secret_placeholder(value):
             return value
         if not compiled.fullmatch(value):
             raise ValueError(words)

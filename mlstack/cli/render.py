@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from mlstack.cli.render_delivery import alarm_table, rollout_timeline
 from mlstack.cli.render_eks import eks_summary
+from mlstack.cli.render_secrets import secret_summary
 from mlstack.offline.plan import Plan, PlannedResource
 
 Section = Callable[[Plan, Console], None]
@@ -75,6 +76,7 @@ SECTIONS: list[Section] = [
     rollout_timeline,
     alarm_table,
     eks_summary,
+    secret_summary,
     policy_results,
 ]
 """Printed in this order; later components add their own (rollout timeline, alarms)."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlstack.offline.secrets import child_environment
+
 GIT_TIMEOUT_SECONDS = 120
 PLAN_TIMEOUT_SECONDS = 300
 
@@ -142,7 +144,8 @@ def plan_document(stack: str, project_root: Path, label: str) -> dict[str, Any]:
     ``label`` names the side in error messages (a ref, or "working tree").
     """
     root = project_root.resolve()
-    env = dict(os.environ)
+    # Both sides of a diff fingerprint secrets under one key, or they could not be compared.
+    env = child_environment(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory(prefix="mlstack-plan-") as tmp:
         out = Path(tmp) / "plan.json"

@@ -28,6 +28,7 @@ from pulumi.runtime.stack import run_in_stack
 from infra.config import ConfigError, build_config, resolved_document
 from mlstack.offline.mocks import OfflineMocks, RecordingMonitor, UnknownInvokeError
 from mlstack.offline.plan import Plan, build_plan
+from mlstack.offline.secrets import Fingerprinter, FingerprintKeyError
 from mlstack.offline.stack_files import (
     Project,
     StackFileError,
@@ -109,14 +110,15 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
     """
     try:
         project = load_project(project_root)
-        encoded = encode_config(project, load_stack_doc(project, stack))
-    except StackFileError as err:
+        fingerprints = Fingerprinter.for_stack(project.name, stack)
+        encoded = encode_config(project, load_stack_doc(project, stack), fingerprints.ciphertext)
+    except (StackFileError, FingerprintKeyError) as err:
         raise PlanConfigError(str(err)) from None
     tier = declared_tier(project, stack, encoded.values)
 
     _refuse_early_declarations()
     region = encoded.values.get("aws:region", "us-east-1")
-    monitor = RecordingMonitor(OfflineMocks(region=region))
+    monitor = RecordingMonitor(OfflineMocks(region=region), fingerprints.value)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -154,7 +156,7 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
         monitor,
         encoded.values,
         encoded.secret_keys,
-        _resolved_config(stack, encoded.values, encoded.secret_keys),
+        fingerprints.config_document(_resolved_config(stack, encoded.values, encoded.secret_keys)),
     )
 
 
@@ -162,7 +164,8 @@ def _resolved_config(stack: str, values: dict[str, str], secret_keys: list[str])
     """The stack's config as the program resolved it, by the same ``build_config`` it calls.
 
     Empty for a program that ran without the kit's config (test programs): had the kit's
-    program found a problem, it would have failed the plan already."""
+    program found a problem, it would have failed the plan already. Values of secret-class
+    keys are still in plain text here."""
     try:
         return resolved_document(build_config(stack, values, secret_keys))
     except ConfigError:

@@ -298,8 +298,10 @@ class OfflineMocks(Mocks):
 class RecordingMonitor(MockMonitor):
     """A :class:`MockMonitor` that keeps every registration and the stack's outputs."""
 
-    def __init__(self, mocks: Mocks) -> None:
+    def __init__(self, mocks: Mocks, fingerprint: Callable[[Any], str] | None = None) -> None:
         super().__init__(mocks)
+        self.fingerprint = fingerprint
+        """Turns a secret's value into its keyed placeholder (none: ``[secret]``)."""
         self.registrations: list[PlannedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn: str | None = None
@@ -317,7 +319,10 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 provider=request.provider or None,
-                inputs=to_plain(rpc.deserialize_properties(request.object, keep_unknowns=True)),
+                inputs=to_plain(
+                    rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    self.fingerprint,
+                ),
                 options=_options(request, response.urn),
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -217,24 +218,30 @@ def build_plan(
         stack=stack,
         tier=tier,
         resources=tree_order(monitor.registrations),
-        outputs=to_plain(monitor.stack_outputs),
+        outputs=to_plain(monitor.stack_outputs, monitor.fingerprint),
         secret_keys=list(secret_keys),
         config=dict(config),
         settings=dict(settings or {}),
     )
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: Any, fingerprint: Callable[[Any], str] | None = None) -> Any:
     """Make deserialized property values JSON-friendly: unknowns and secrets become readable
-    placeholders (a secret never reaches a plan), resources their type."""
+    placeholders (a secret never reaches a plan), resources their type.
+
+    A secret becomes ``fingerprint(<its plain value>)`` (``[secret:<fp>]``), or
+    :data:`SECRET_PLACEHOLDER` without a fingerprint function or when its value is unknown."""
     if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
         return KNOWN_AFTER_APPLY
     if isinstance(value, dict):
         if rpc.is_rpc_secret(value):
-            return SECRET_PLACEHOLDER
-        return {str(k): to_plain(v) for k, v in value.items()}
+            inner = to_plain(value.get("value"))
+            if fingerprint is None or inner == KNOWN_AFTER_APPLY:
+                return SECRET_PLACEHOLDER
+            return fingerprint(inner)
+        return {str(k): to_plain(v, fingerprint) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, fingerprint) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)  # the wire format has only doubles; 600.0 was written as 600
     if isinstance(value, (str, int, float, bool)) or value is None:

@@ -6,8 +6,9 @@ string, and a list of the keys that hold secrets. This module reproduces that en
 - keys without a namespace get the project's (``mlstack:``);
 - strings stay as they are, booleans become ``"true"``/``"false"``, numbers their decimal text;
 - objects and lists become JSON strings (compact, keys sorted, as Go's encoder writes them);
-- ``secure:`` values, which only the CLI can decrypt, become :data:`SECRET_PLACEHOLDER`
-  and their keys are listed as secret (an object holding one is secret as a whole);
+- ``secure:`` values, which only the CLI can decrypt, become :data:`SECRET_PLACEHOLDER`, or
+  the keyed fingerprint of their ciphertext when a fingerprint function is given, and their
+  keys are listed as secret (an object holding one is secret as a whole);
 - project-level defaults declared under ``config:`` in ``Pulumi.yaml`` apply to every stack
   that does not set the key itself.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,13 +183,13 @@ def _holds_secret(value: Any) -> bool:
     return False
 
 
-def _strip_secrets(value: Any) -> Any:
+def _strip_secrets(value: Any, placeholder: Callable[[Any], str]) -> Any:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER
-        return {k: _strip_secrets(v) for k, v in value.items()}
+            return placeholder(value["secure"])
+        return {k: _strip_secrets(v, placeholder) for k, v in value.items()}
     if isinstance(value, list):
-        return [_strip_secrets(v) for v in value]
+        return [_strip_secrets(v, placeholder) for v in value]
     return value
 
 
@@ -213,8 +215,16 @@ def encode_value(value: Any) -> str:
     return str(value)
 
 
-def encode_config(project: Project, stack_config: dict[str, Any]) -> EncodedConfig:
-    """Merge project defaults with a stack's config and encode both as the CLI does."""
+def encode_config(
+    project: Project,
+    stack_config: dict[str, Any],
+    ciphertext_placeholder: Callable[[Any], str] | None = None,
+) -> EncodedConfig:
+    """Merge project defaults with a stack's config and encode both as the CLI does.
+
+    A ``secure:`` value becomes ``ciphertext_placeholder(<ciphertext>)``; default
+    :data:`SECRET_PLACEHOLDER` for every one."""
+    placeholder = ciphertext_placeholder or (lambda _: SECRET_PLACEHOLDER)
     merged: dict[str, Any] = {
         _full_key(project.name, k): v for k, v in project.config_defaults.items()
     }
@@ -224,5 +234,5 @@ def encode_config(project: Project, stack_config: dict[str, Any]) -> EncodedConf
     for key, value in merged.items():
         if _holds_secret(value):
             secret_keys.append(key)
-        values[key] = encode_value(_strip_secrets(value))
+        values[key] = encode_value(_strip_secrets(value, placeholder))
     return EncodedConfig(values=values, secret_keys=sorted(secret_keys))

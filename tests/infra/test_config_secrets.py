@@ -51,6 +51,21 @@ def test_accepts_a_secure_webhook_url() -> None:
     assert config.monitoring.https_subscriptions == [SECRET_PLACEHOLDER]
 
 
+def test_accepts_a_fingerprinted_placeholder_where_secure_values_go() -> None:
+    doc = shipped_doc("production")
+    placeholders = ["[secret:0123456789abcdef]", "[secret:secure-0123456789abcdef]"]
+    doc["mlstack:monitoring"]["httpsSubscriptions"] = placeholders
+    assert config_from_doc("production", doc).monitoring.https_subscriptions == placeholders
+
+
+def test_rejects_a_fingerprinted_placeholder_on_a_key_that_is_no_secret() -> None:
+    message = rejection(
+        lambda doc: doc["mlstack:kubernetes"].update(prometheusAddress="[secret:0123456789abcdef]")
+    )
+    assert "mlstack:kubernetes.prometheusAddress" in message
+    assert "write the value in plain text" in message
+
+
 def test_rejects_admin_from_another_account() -> None:
     arn = "arn:aws:iam::999999999999:role/contractor"
     message = rejection(lambda doc: doc["mlstack:eks"]["adminPrincipalArns"].append(arn))

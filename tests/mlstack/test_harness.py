@@ -11,7 +11,8 @@ import pytest
 
 from mlstack.offline.harness import PlanConfigError, PlanRuntimeError, run_plan
 from mlstack.offline.plan import Plan
-from mlstack.offline.stack_files import SECRET_PLACEHOLDER, encode_config, load_project
+from mlstack.offline.secrets import Fingerprinter
+from mlstack.offline.stack_files import encode_config, load_project
 from mlstack.project import PROJECT_ROOT
 from tests.conftest import SHIPPED_STACKS, edit_stack_file
 
@@ -113,7 +114,8 @@ def test_secrets_stay_placeholders(project_copy: Path) -> None:
     endpoints = [
         s.inputs["endpoint"] for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
     ]
-    assert SECRET_PLACEHOLDER in endpoints
+    fingerprint = Fingerprinter.for_stack("mlstack", "staging").ciphertext(ciphertext)
+    assert fingerprint in endpoints
 
 
 def test_bad_config_is_a_config_error(project_copy: Path) -> None:
@@ -196,7 +198,9 @@ def test_secure_values_pass_validation_and_stay_secret(project_copy: Path) -> No
         for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription")
         if s.inputs["protocol"] == "https"
     ]
-    assert [s.inputs["endpoint"] for s in https] == [SECRET_PLACEHOLDER]
+    assert [s.inputs["endpoint"] for s in https] == [
+        Fingerprinter.for_stack("mlstack", "production").ciphertext(ciphertext)
+    ]
 
 
 def test_a_secret_does_not_excuse_a_bad_neighbour(project_copy: Path) -> None:
