@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from infra.config.monitoring import config_unit, to_config_units
+from infra.config.rollout import ROLLBACK_PERIOD_SECONDS
 from infra.config.types import SECRET_FINGERPRINT, SECRET_PLACEHOLDER
 from mlstack.offline.stack_files import decode_object
 from mlstack.operations import (
@@ -275,22 +277,103 @@ def _rollout_highlights(doc: Document) -> dict[str, str]:
         metric = str(alarm.get("metric"))
         unit = "ms" if metric.startswith("latency") else "%"
         periods = alarm.get("evaluationPeriods", 2)
-        out[f"rollback alarm · {metric}"] = (
-            f"> {_num(alarm.get('threshold'))} {unit} for {periods} min"
-        )
+        # A rollback alarm fires when every period breaches (datapointsToAlarm unset).
+        window = alarm_window(periods, periods, ROLLBACK_PERIOD_SECONDS)
+        out[f"rollback alarm · {metric}"] = f"> {_num(alarm.get('threshold'))} {unit}, {window}"
     return out
 
 
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+OPERATORS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": ">=",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+
+def alarm_window(datapoints: Any, periods: Any, period_seconds: Any) -> str:
+    """``3 of 5 x 60 s``: breaching periods of periods evaluated, times the period."""
+    return f"{_num(datapoints)} of {_num(periods)} x {_num(period_seconds)} s"
+
+
+def variant_instance_types(doc: Document) -> dict[tuple[str, str], str]:
+    """``(endpoint name, variant name) -> instance type`` of every endpoint in a plan."""
+    configs = {r["urn"]: r for r in _of_type(doc, ENDPOINT_CONFIG)}
+    out: dict[tuple[str, str], str] = {}
+    for endpoint in _of_type(doc, ENDPOINT):
+        deps = ((endpoint.get("options") or {}).get("propertyDependencies") or {}).get(
+            "endpointConfigName"
+        ) or []
+        found = [configs[urn] for urn in deps if urn in configs]
+        if not found and len(configs) == 1:
+            found = list(configs.values())
+        for config in found:
+            inputs = config.get("inputs") or {}
+            for kind in ("productionVariants", "shadowProductionVariants"):
+                for variant in inputs.get(kind) or []:
+                    if variant.get("instanceType"):
+                        key = (
+                            str((endpoint.get("inputs") or {}).get("name")),
+                            variant["variantName"],
+                        )
+                        out[key] = str(variant["instanceType"])
+    return out
+
+
+def _alarm_metric(inputs: dict[str, Any]) -> tuple[str | None, str, Any, dict[str, Any]]:
+    """``(metric name, what it watches, period, dimensions)`` of an alarm; for metric math the
+    first metric queried names it and the returned expression's label says what it watches."""
+    queries = inputs.get("metricQueries") or []
+    if not queries:
+        stat = inputs.get("extendedStatistic") or inputs.get("statistic") or ""
+        name = inputs.get("metricName")
+        return name, f"{name} {stat}".strip(), inputs.get("period"), inputs.get("dimensions") or {}
+    metrics = [q["metric"] for q in queries if q.get("metric")]
+    first = metrics[0] if metrics else {}
+    result = next((q for q in queries if q.get("returnData")), queries[-1])
+    watched = str(result.get("label") or result.get("expression") or first.get("metricName"))
+    watched = watched.removesuffix(" (%)")  # the unit follows the threshold
+    return first.get("metricName"), watched, first.get("period"), first.get("dimensions") or {}
+
+
+def alarm_threshold(inputs: dict[str, Any], instance_types: dict[tuple[str, str], str]) -> str:
+    """An alarm's threshold as the config states it: ``500 ms``, ``80 %``.
+
+    Converted back by the program's own conversion
+    (:func:`infra.config.monitoring.to_config_units`); a threshold whose scale depends on an
+    unknown instance type is shown as the metric has it, and says so."""
+    metric, _, _, dimensions = _alarm_metric(inputs)
+    instance_type = instance_types.get(
+        (str(dimensions.get("EndpointName")), str(dimensions.get("VariantName")))
+    )
+    raw = inputs.get("threshold")
+    threshold = None
+    if isinstance(raw, int | float):
+        threshold = to_config_units(metric, raw, instance_type)
+    if threshold is None:
+        return f"{_num(raw)} (as {metric} reports it)"
+    return f"{_num(round(threshold, 6))} {config_unit(metric)}".rstrip()
+
+
+def alarm_summary(inputs: dict[str, Any], instance_types: dict[tuple[str, str], str]) -> str:
+    """An alarm as the config states it: ``ModelLatency p99 > 500 ms, 3 of 5 x 60 s``."""
+    _, watched, period, _ = _alarm_metric(inputs)
+    operator = OPERATORS.get(inputs.get("comparisonOperator", ""), "?")
+    periods = inputs.get("evaluationPeriods")
+    window = alarm_window(inputs.get("datapointsToAlarm") or periods, periods, period)
+    return f"{watched} {operator} {alarm_threshold(inputs, instance_types)}, {window}"
+
+
 def _alarm_highlights(doc: Document) -> dict[str, str]:
+    types = variant_instance_types(doc)
     out: dict[str, str] = {}
-    for resource in _of_type(doc, "aws:cloudwatch/metricAlarm:MetricAlarm"):
+    for resource in _of_type(doc, ALARM):
         inputs = resource.get("inputs") or {}
-        metric = inputs.get("metricName") or "metric math"
-        threshold = _num(inputs.get("threshold", "?"))
-        periods = _num(inputs.get("evaluationPeriods", "?"))
-        operator = inputs.get("comparisonOperator", "?")
-        label = f"alarm · {resource['name']}"
-        out[label] = f"{metric} {operator} {threshold} for {periods} periods"
+        name = inputs.get("name") or resource["name"]
+        out[f"alarm · {name}"] = alarm_summary(inputs, types)
     return out
 
 
@@ -330,6 +413,34 @@ def highlights(base: Document, head: Document) -> tuple[Highlight, ...]:
     return tuple(out)
 
 
+def with_config_units(
+    changes: Iterable[ResourceChange], base: Document, head: Document
+) -> tuple[ResourceChange, ...]:
+    """Alarm threshold changes annotated with the thresholds in the config's units (the
+    engine sees microseconds and vCPU sums; the stack file says ms and percent)."""
+    out = []
+    for change in changes:
+        if change.type == ALARM and any(i.path == "threshold" for i in change.inputs):
+            before, after = _config_threshold(base, change.key), _config_threshold(head, change.key)
+            inputs = tuple(
+                replace(i, note=f"{before} -> {after} as configured")
+                if i.path == "threshold" and before and after
+                else i
+                for i in change.inputs
+            )
+            change = replace(change, inputs=inputs)
+        out.append(change)
+    return tuple(out)
+
+
+def _config_threshold(doc: Document, key: str) -> str | None:
+    """``500 ms``: the threshold of an alarm of ``doc`` in config units."""
+    resource = next((r for r in doc.get("resources", []) if resource_key(r["urn"]) == key), None)
+    if resource is None:
+        return None
+    return alarm_threshold(resource.get("inputs") or {}, variant_instance_types(doc))
+
+
 def diff_plans(
     base: Document,
     head: Document,
@@ -339,6 +450,7 @@ def diff_plans(
 ) -> PlanDiff:
     """The whole diff of two plan documents."""
     changes, unchanged = diff_resources(base, head)
+    changes = with_config_units(changes, base, head)
     return PlanDiff(
         base_label=base_label,
         head_label=head_label,
@@ -423,7 +535,8 @@ def _change_lines(change: ResourceChange) -> list[str]:
     lines = [line]
     for item in change.inputs:
         forces = " (forces replacement)" if item.replaces else ""
-        lines.append(f"  - `{item.path}`{forces}: {_change_value(item)}")
+        note = f" ({item.note})" if item.note else ""
+        lines.append(f"  - `{item.path}`{forces}: {_change_value(item)}{note}")
     return lines
 
 

@@ -12,6 +12,7 @@ URN it had before, so a rename with an alias is no replacement.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class InputChange:
     head: Any
     replaces: bool = False
     """This change alone forces a replacement."""
+    note: str = ""
+    """The change in the config's words, e.g. ``1000 ms -> 500 ms`` for an alarm threshold."""
 
     @property
     def secret(self) -> bool:
@@ -85,7 +88,8 @@ class InputChange:
                 "change": self.secret_change,
                 "replaces": self.replaces,
             }
-        return {"path": self.path, "base": self.base, "head": self.head, "replaces": self.replaces}
+        out = {"path": self.path, "base": self.base, "head": self.head, "replaces": self.replaces}
+        return {**out, "note": self.note} if self.note else out
 
 
 @dataclass(frozen=True)
@@ -206,14 +210,91 @@ def _path_sort_key(path: str) -> list[tuple[int, Any]]:
     return parts
 
 
-def diff_inputs(base: dict[str, Any], head: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    """``(path, base, head)`` of every input path whose value differs, in path order."""
-    before, after = flatten(base), flatten(head)
-    return [
+IDENTITY_KEYS = ("alarmName", "variantName", "name", "id", "Sid")
+"""Keys that name the elements of a list (alarms, variants, containers, statements): elements
+are paired by them, not by position, when every element of both lists has a distinct one."""
+
+
+def _identity(base: list[Any], head: list[Any]) -> str | None:
+    """The key naming every element of both lists, if there is one."""
+    items = [*base, *head]
+    if not all(isinstance(item, dict) for item in items):
+        return None
+    for key in IDENTITY_KEYS:
+        if all(isinstance(item.get(key), str) for item in items) and all(
+            len({item[key] for item in side}) == len(side) for side in (base, head)
+        ):
+            return key
+    return None
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(_expand(value), sort_keys=True, default=str)
+
+
+def align(base: list[Any], head: list[Any]) -> list[tuple[int | None, int | None]]:
+    """Pairs ``(base index, head index)`` of the elements that correspond; ``None`` on the
+    side that lacks one. Named elements pair by name (:data:`IDENTITY_KEYS`); others as a
+    text diff pairs lines: equal runs, then same-length changed runs position by position."""
+    key = _identity(base, head)
+    if key is not None:
+        where = {item[key]: index for index, item in enumerate(base)}
+        pairs: list[tuple[int | None, int | None]] = [
+            (where.get(item[key]), index) for index, item in enumerate(head)
+        ]
+        matched = {i for i, _ in pairs}
+        return pairs + [(i, None) for i in range(len(base)) if i not in matched]
+    matcher = difflib.SequenceMatcher(
+        None, [_canonical(v) for v in base], [_canonical(v) for v in head], autojunk=False
+    )
+    pairs = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            pairs += zip(range(i1, i2), range(j1, j2), strict=True)
+            continue
+        common = min(i2 - i1, j2 - j1)
+        pairs += zip(range(i1, i1 + common), range(j1, j1 + common), strict=True)
+        pairs += [(i, None) for i in range(i1 + common, i2)]
+        pairs += [(None, j) for j in range(j1 + common, j2)]
+    return pairs
+
+
+def _changed(base: Any, head: Any, prefix: str, out: list[tuple[str, Any, Any]]) -> None:
+    base, head = _expand(base), _expand(head)
+    if base == head:
+        return
+    if isinstance(base, dict) and isinstance(head, dict) and base and head:
+        for key in dict.fromkeys([*base, *head]):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            _changed(base.get(key), head.get(key), path, out)
+        return
+    if isinstance(base, list) and isinstance(head, list) and base and head:
+        for i, j in align(base, head):
+            index = j if j is not None else i
+            _changed(
+                None if i is None else base[i], None if j is None else head[j],
+                f"{prefix}[{index}]", out,
+            )  # fmt: skip
+        return
+    before, after = flatten(base, prefix), flatten(head, prefix)
+    if base is None:
+        before = {}
+    if head is None:
+        after = {}
+    out += [
         (path, before.get(path), after.get(path))
-        for path in sorted(set(before) | set(after), key=_path_sort_key)
+        for path in dict.fromkeys([*before, *after])
         if path not in before or path not in after or before[path] != after[path]
     ]
+
+
+def diff_inputs(base: dict[str, Any], head: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(path, base, head)`` of every input path whose value differs, in path order (list
+    positions numerically: ``a[2]`` before ``a[10]``). List elements are paired by
+    :func:`align`, so an alarm added in the middle of a list is one addition, not a shift."""
+    out: list[tuple[str, Any, Any]] = []
+    _changed(base or {}, head or {}, "", out)
+    return sorted(out, key=lambda change: _path_sort_key(change[0]))
 
 
 def _forced(type_token: str, options: dict[str, Any], paths: Iterable[str]) -> set[str]:

@@ -10,7 +10,8 @@ Units: SageMaker reports ``ModelLatency`` and ``OverheadLatency`` in microsecond
 thresholds are milliseconds and are multiplied by 1000 here. Error alarms are rates in percent
 of invocations, computed with metric math. ``CPUUtilization`` is the sum over the instance's
 vCPUs (400% on 4 vCPUs), so the configured percent of the instance is multiplied by the vCPU
-count of the instance size.
+count of the instance size. Both conversions live in ``infra/config/monitoring.py``
+(:func:`to_metric_units`), which the tooling reads back to show thresholds in config units.
 
 Missing data, chosen per alarm: latency and error alarms treat it as ``notBreaching`` (no
 traffic means no latency and no errors); utilisation keeps its state (``missing``: instance
@@ -20,7 +21,6 @@ is exactly no invocations); drift treats it as ``notBreaching`` (the metrics com
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,8 +29,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.errors import ResourceError
-from infra.config.monitoring import AlarmSpec, AlarmThresholds
-from infra.config.rollout import RollbackAlarm, RollbackMetric
+from infra.config.monitoring import AlarmSpec, AlarmThresholds, to_metric_units
+from infra.config.rollout import ROLLBACK_PERIOD_SECONDS, RollbackAlarm, RollbackMetric
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 """Invocation metrics: Invocations, ModelLatency, OverheadLatency, Invocation5XXErrors, ..."""
@@ -83,7 +83,7 @@ def latency_alarm(key: str, metric: str, stat: str, threshold_ms: float, spec: A
     return AlarmDefinition(
         key=key,
         description=f"{metric} {stat} above {threshold_ms:g} ms",
-        threshold=threshold_ms * 1000,  # the metric is in microseconds
+        threshold=to_metric_units(metric, threshold_ms),
         comparison="GreaterThanThreshold",
         treat_missing_data="notBreaching",
         metric_name=metric,
@@ -114,25 +114,15 @@ def error_rate_alarm(key: str, metric: str, percent: float, spec: AlarmSpec) -> 
     )
 
 
-_SIZE_VCPUS = {"nano": 1, "micro": 1, "small": 1, "medium": 2, "large": 2, "xlarge": 4}
-
-
-def vcpus(instance_type: str) -> int:
-    """vCPUs of an ``ml.<family>.<size>`` instance by its size (``2xlarge`` is 8). Default 2."""
-    size = instance_type.rsplit(".", 1)[-1]
-    match = re.fullmatch(r"([0-9]+)xlarge", size)
-    return int(match.group(1)) * 4 if match else _SIZE_VCPUS.get(size, 2)
-
-
 def utilisation_alarm(
-    key: str, metric: str, percent: float, spec: AlarmSpec, scale: int = 1
+    key: str, metric: str, percent: float, spec: AlarmSpec, instance_type: str | None = None
 ) -> AlarmDefinition:
-    """Instance utilisation above ``percent``; ``scale`` turns the percent into the metric's
-    unit (the vCPU count for CPUUtilization)."""
+    """Instance utilisation above ``percent`` of the instance; ``instance_type`` scales it to
+    the metric's unit where needed (CPUUtilization is summed over the vCPUs)."""
     return AlarmDefinition(
         key=key,
         description=f"{metric} above {percent:g}% of the instance",
-        threshold=percent * scale,
+        threshold=to_metric_units(metric, percent, instance_type),
         comparison="GreaterThanThreshold",
         treat_missing_data="missing",
         namespace=INSTANCE_NAMESPACE,
@@ -186,19 +176,13 @@ def operational_alarms(
     ]
     if instance_type is not None:
         definitions += [
-            utilisation_alarm(
-                "cpu", "CPUUtilization", t.cpu.threshold, t.cpu, vcpus(instance_type)
-            ),
+            utilisation_alarm("cpu", "CPUUtilization", t.cpu.threshold, t.cpu, instance_type),
             utilisation_alarm("memory", "MemoryUtilization", t.memory.threshold, t.memory),
             utilisation_alarm("disk", "DiskUtilization", t.disk.threshold, t.disk),
         ]
     if no_traffic:
         definitions.append(no_traffic_alarm(t.no_traffic))
     return definitions
-
-
-ROLLBACK_PERIOD_SECONDS = 60
-"""Rollback alarms evaluate one-minute periods, so a bad canary is caught within its bake."""
 
 
 def rollback_alarm(alarm: RollbackAlarm) -> AlarmDefinition:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -18,6 +19,73 @@ from infra.config.types import (
     Section,
     raise_all,
 )
+
+# ---------------------------------------------------------------------------------------------
+# Units: the config's thresholds against the units CloudWatch metrics report
+# ---------------------------------------------------------------------------------------------
+
+MICROSECONDS_PER_MILLISECOND = 1000
+LATENCY_METRICS = frozenset({"ModelLatency", "OverheadLatency"})
+"""SageMaker reports these in microseconds; the config's thresholds are milliseconds."""
+VCPU_SUMMED_METRICS = frozenset({"CPUUtilization"})
+"""SageMaker sums these over the instance's vCPUs (400% on 4 vCPUs); the config's thresholds
+are percent of the instance (per vCPU)."""
+RATE_METRICS = frozenset({"Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors"})
+"""Alarmed on as a rate in percent of invocations (metric math), as the config states it."""
+PERCENT_METRICS = frozenset(
+    {"CPUUtilization", "MemoryUtilization", "DiskUtilization", *RATE_METRICS}
+)
+COUNT_METRICS = frozenset({"Invocations"})
+
+_SIZE_VCPUS = {"nano": 1, "micro": 1, "small": 1, "medium": 2, "large": 2, "xlarge": 4}
+
+
+def vcpus(instance_type: str) -> int:
+    """vCPUs of an ``ml.<family>.<size>`` instance by its size (``2xlarge`` is 8). Default 2."""
+    size = instance_type.rsplit(".", 1)[-1]
+    match = re.fullmatch(r"([0-9]+)xlarge", size)
+    return int(match.group(1)) * 4 if match else _SIZE_VCPUS.get(size, 2)
+
+
+def metric_scale(metric_name: str | None, instance_type: str | None = None) -> float | None:
+    """Metric units per config unit of an alarm on ``metric_name`` (for metric math, the first
+    metric queried). None when it depends on an instance type that is not known."""
+    if metric_name in LATENCY_METRICS:
+        return MICROSECONDS_PER_MILLISECOND
+    if metric_name in VCPU_SUMMED_METRICS:
+        return vcpus(instance_type) if instance_type else None
+    return 1
+
+
+def to_metric_units(
+    metric_name: str | None, threshold: float, instance_type: str | None = None
+) -> float:
+    """A config threshold in the metric's units (what the alarm is declared with).
+
+    Raises ValueError for a vCPU-summed metric without an instance type."""
+    scale = metric_scale(metric_name, instance_type)
+    if scale is None:
+        raise ValueError(f"{metric_name} needs the instance type to scale its threshold")
+    return threshold * scale
+
+
+def to_config_units(
+    metric_name: str | None, threshold: float, instance_type: str | None = None
+) -> float | None:
+    """An alarm's threshold as the config states it; None when the scale is not known."""
+    scale = metric_scale(metric_name, instance_type)
+    return None if scale is None else threshold / scale
+
+
+def config_unit(metric_name: str | None) -> str:
+    """The unit the config gives thresholds of ``metric_name`` in ("" for a plain number)."""
+    if metric_name in LATENCY_METRICS:
+        return "ms"
+    if metric_name in PERCENT_METRICS:
+        return "%"
+    if metric_name in COUNT_METRICS:
+        return "invocations"
+    return ""
 
 
 class AlarmSpec(Section):

@@ -38,6 +38,10 @@ ROLLING_DEFAULT_STEP_PERCENT = 25
 """Batch size of a rolling update when stepPercent is not set."""
 
 
+ROLLBACK_PERIOD_SECONDS = 60
+"""Rollback alarms evaluate one-minute periods, so a bad canary is caught within its bake."""
+
+
 class RollbackAlarm(Section):
     """One alarm that rolls a deployment back, watching the new fleet."""
 

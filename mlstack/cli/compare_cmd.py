@@ -10,7 +10,7 @@ import typer
 
 from mlstack.cli.errors import fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks
-from mlstack.diff import diff_plans, render_markdown
+from mlstack.compare import compare_plans, render_comparison
 from mlstack.offline.plan import Plan
 
 
@@ -29,14 +29,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show how stack OTHER differs from stack BASE (resources, inputs, sizing, rollout).
 
+        Names that differ only by the stack name, tags with one value per stack and alarm
+        thresholds scaled to each instance size are folded into one line each; alarms and
+        variants are paired by name; thresholds read in the stack files' units.
         Exit codes: 0 printed, 2 bad config or usage.
         """
         if base == other:
             fail(f"compare two different stacks (got '{base}' twice)")
         left, right = plan_stacks([base, other], project_dir)
-        result = diff_plans(plan_document(left), plan_document(right), base, other)
+        result = compare_plans(plan_document(left), plan_document(right), base, other)
         if as_json:
             payload = {"stacks": [base, other], **result.to_json()}
             sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
-            sys.stdout.write(render_markdown(result, f"mlstack compare: {base} → {other}"))
+            sys.stdout.write(render_comparison(result, f"mlstack compare: {base} → {other}"))

@@ -19,7 +19,9 @@ def test_compare_shows_sizing_and_rollout_differences() -> None:
     changed = {h["label"] for h in document["highlights"] if h["changed"]}
     assert "rollout" in changed
     assert document["stacks"] == ["staging", "production"]
-    assert document["summary"]["update"] > 0
+    assert document["summary"]["differ"] > 0
+    assert document["summary"]["onlyInHead"] > 0  # production's VPC and EKS path
+    assert {f["what"] for f in document["folded"]} >= {"tag `data-classification`"}
 
 
 def test_compare_markdown_names_both_stacks() -> None:
