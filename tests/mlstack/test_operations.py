@@ -119,3 +119,30 @@ def test_a_vpc_range_change_replaces_the_vpc_its_subnets_and_dependants(cidr_cha
     text = render_markdown(cidr_change, "production")
     assert "to replace" in text and "⚠️" in text
     assert "`cidrBlock` (forces replacement)" in text
+
+
+@pytest.fixture(scope="module")
+def version_bump(tmp_path_factory: pytest.TempPathFactory, shipped_plans: dict[str, Plan]) -> Any:
+    project = make_project_copy(tmp_path_factory.mktemp("bump") / "project")
+    edit_stack_file(project, "production", lambda c: c["mlstack:model"].update(packageVersion=4))
+    head = run_plan("production", project).to_json()
+    yield diff_plans(shipped_plans["production"].to_json(), head, "main", "branch")
+    shutil.rmtree(project, ignore_errors=True)
+
+
+def test_a_model_version_bump_replaces_model_and_configuration_and_updates_the_endpoint(
+    version_bump: Any,
+) -> None:
+    by_type = {c.type: c for c in version_bump.changes}
+    model = by_type["aws:sagemaker/model:Model"]
+    assert model.operation is Operation.REPLACE
+    assert [i.path for i in model.inputs if i.replaces] == ["primaryContainer.modelPackageName"]
+    config = by_type["aws:sagemaker/endpointConfiguration:EndpointConfiguration"]
+    assert config.operation is Operation.REPLACE and config.caused_by == ("sagemaker-model",)
+    endpoint = by_type["aws:sagemaker/endpoint:Endpoint"]
+    assert endpoint.operation is Operation.UPDATE  # a blue/green deployment, not a new endpoint
+    assert endpoint.caused_by == ("sagemaker-config",)
+    assert not [c for c in version_bump.changes if c.operation is Operation.DELETE]
+    text = render_markdown(version_bump, "production")
+    assert "#### Replaced (2)" in text
+    assert "`sagemaker-endpoint` (Endpoint), because `sagemaker-config` is replaced" in text

@@ -95,3 +95,22 @@ def test_rollout_timeline_reads_as_steps() -> None:
     policy = {"strategy": "canary", "stepPercent": 10, "bakeSeconds": 600, "rollbackAlarms": alarms}
     text = rollout_timeline(policy)
     assert text == "canary 10% -> bake 600 s -> 100%, rollback on: latency-p99"
+
+
+def test_alarm_thresholds_and_windows_read_in_config_units(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    base = document(shipped_plans["production"])
+    head = copy.deepcopy(base)
+    for resource in head["resources"]:
+        if resource["name"] == "alarms-AllTraffic-latency-p99":
+            resource["inputs"]["threshold"] = 600_000  # microseconds, as CloudWatch has it
+    diff = diff_plans(base, head, "a", "b")
+    (changed,) = [h for h in diff.highlights if h.changed]
+    assert changed.label == "alarm · mlstack-production-AllTraffic-latency-p99"
+    assert changed.base == "ModelLatency p99 > 500 ms, 3 of 5 x 60 s"
+    assert changed.head == "ModelLatency p99 > 600 ms, 3 of 5 x 60 s"
+    text = render_markdown(diff, "t")
+    assert "`threshold`: `500000` → `600000` (500 ms -> 600 ms as configured)" in text
+    cpu = next(h for h in diff.highlights if h.label.endswith("-AllTraffic-cpu"))
+    assert cpu.head == "CPUUtilization Average > 80 %, 3 of 3 x 300 s"  # 320 on 4 vCPUs
