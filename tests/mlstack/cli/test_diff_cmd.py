@@ -15,6 +15,8 @@ from mlstack.cli.errors import EXIT_USAGE
 from mlstack.project import PROJECT_ROOT
 
 runner = CliRunner()
+SHIPPED_WEBHOOK = "https://events.pagerduty.com/integration/example/enqueue"
+NEW_WEBHOOK = "https://hooks.example.com/services/new-webhook-token"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "mlstack tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",
@@ -56,7 +58,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, int]:
     git(root, "add", "-A")
     git(root, "commit", "--quiet", "-m", "base")
     old, new = bump_model_version(root, "production")
-    git(root, "commit", "--quiet", "-am", "promote production")
+    stack_file = root / "stacks" / "Pulumi.production.yaml"
+    stack_file.write_text(stack_file.read_text().replace(SHIPPED_WEBHOOK, NEW_WEBHOOK))
+    git(root, "commit", "--quiet", "-am", "promote production, page another webhook")
     return root, old, new
 
 
@@ -79,6 +83,14 @@ def test_markdown_highlights_the_model_version_change(
     assert markdown.startswith("### mlstack diff: production")
 
 
+def test_a_replaced_webhook_shows_as_a_changed_secret(markdown: str) -> None:
+    line = next(x for x in markdown.splitlines() if x.strip().startswith("- `endpoint`"))
+    assert line.endswith(": [secret] changed")
+    assert "monitoring-alerts-https-0" in markdown
+    for shown in (SHIPPED_WEBHOOK, NEW_WEBHOOK, "pagerduty", "new-webhook-token"):
+        assert shown not in markdown
+
+
 def test_markdown_names_base_and_head(markdown: str) -> None:
     assert "base `HEAD~1 (" in markdown
     assert "head `working tree`" in markdown
@@ -96,6 +108,9 @@ def test_json_lists_highlights_and_resource_changes(repo: tuple[Path, int, int])
     assert changed["model package version"]["base"] == f"churn-classifier v{old}"
     assert changed["model package version"]["head"] == f"churn-classifier v{new}"
     assert set(document["summary"]) == {"create", "update", "replace", "delete", "same"}
+    secrets = [i for r in document["resources"] for i in r["inputs"] if i.get("secret")]
+    assert [(i["path"], i["change"]) for i in secrets] == [("endpoint", "[secret] changed")]
+    assert "new-webhook-token" not in result.stdout and "pagerduty" not in result.stdout
 
 
 def test_diff_against_head_itself_is_empty(repo: tuple[Path, int, int]) -> None:
