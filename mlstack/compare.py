@@ -20,7 +20,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from infra.config.types import SECRET_FINGERPRINT, SECRET_PLACEHOLDER
@@ -31,7 +31,6 @@ from mlstack.diff import (
     PolicyChange,
     _change_value,
     _code,
-    _config_object,
     _highlight_lines,
     _short_type,
     alarm_threshold,
@@ -131,9 +130,7 @@ class StackComparison:
 
 def _tokens(doc: Document) -> list[tuple[re.Pattern[str], str]]:
     names = [(str(doc.get("stack") or ""), STACK_TOKEN)]
-    environment = _config_object(doc, "mlstack:environment") or (doc.get("config") or {}).get(
-        "mlstack:environment"
-    )
+    environment = (doc.get("config") or {}).get("mlstack:environment")
     if isinstance(environment, str) and environment != names[0][0]:
         names.append((environment, ENVIRONMENT_TOKEN))
     names = sorted((n for n in names if n[0]), key=lambda n: -len(n[0]))
@@ -169,6 +166,7 @@ def normalised(doc: Document) -> Document:
     ]
     if isinstance(doc.get("config"), dict):
         out["config"] = _normalise(doc["config"], tokens)
+    out["policy"] = [_normalise(p, tokens) for p in doc.get("policy", [])]
     return out
 
 
@@ -193,55 +191,74 @@ def _key(resource: dict[str, Any], doc: Document) -> str:
     return str(_normalise(resource_key(resource["urn"]), _tokens(doc)))
 
 
+@dataclass
+class _Folds:
+    """Expected differences found so far: counts per resource key."""
+
+    renamed: Counter[str] = field(default_factory=Counter)
+    tags: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    tag_values: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    scaled: set[str] = field(default_factory=set)
+
+
+def _real_changes(
+    key: str, pair: tuple[dict[str, Any], dict[str, Any]], docs: tuple[Document, Document],
+    folds: _Folds,
+) -> list[InputChange]:  # fmt: skip
+    """The differences of one resource in both stacks that are not expected ones."""
+    old, new = pair
+    real = []
+    for path, before, after in diff_inputs(old.get("inputs"), new.get("inputs")):
+        change = InputChange(path, before, after)
+        tag = TAG_PATH.fullmatch(path)
+        if tag and isinstance(before, str) and isinstance(after, str):
+            group = (tag["key"], before, after)
+            folds.tags.setdefault(group, set()).add(key)
+            folds.tag_values[group] += 1
+        elif path == "threshold" and new["type"] == ALARM:
+            configured = [_configured_threshold(doc, key) for doc in docs]
+            if configured[0] is not None and configured[0] == configured[1]:
+                folds.scaled.add(key)
+            else:
+                note = f"{configured[0]} -> {configured[1]} as configured"
+                real.append(replace(change, note=note))
+        else:
+            real.append(change)
+    return real
+
+
+def _renamed_values(key: str, docs: tuple[Document, Document], normal: set[str]) -> int:
+    """Inputs of a resource that differ before normalising and not after (stack names)."""
+    raw = [next(r for r in doc["resources"] if _key(r, doc) == key) for doc in docs]
+    changes = diff_inputs(raw[0].get("inputs"), raw[1].get("inputs"))
+    return sum(1 for path, _, _ in changes if path not in normal)
+
+
 def compare_plans(
     base: Document, head: Document, base_label: str, head_label: str
 ) -> StackComparison:
     """How stack ``head`` differs from stack ``base``, expected differences folded."""
     norm_base, norm_head = normalised(base), normalised(head)
     before = {_key(r, base): r for r in norm_base["resources"]}
-    raw_before = {_key(r, base): r for r in base.get("resources", [])}
-    raw_after = {_key(r, head): r for r in head.get("resources", [])}
     resources: list[ResourceDifference] = []
     same = 0
-    renamed: Counter[str] = Counter()
-    tags: dict[tuple[str, str, str], set[str]] = {}
-    tag_values: Counter[tuple[str, str, str]] = Counter()
-    scaled: set[str] = set()
-    matched: set[str] = set()
+    folds = _Folds()
     for resource in norm_head["resources"]:
         key = _key(resource, head)
         old = before.get(key)
         if old is None:
             resources.append(ResourceDifference(key, resource["type"], resource["name"], "head"))
             continue
-        matched.add(key)
-        real = []
-        for path, old_value, new_value in diff_inputs(old.get("inputs"), resource.get("inputs")):
-            change = InputChange(path, old_value, new_value)
-            tag = TAG_PATH.fullmatch(path)
-            if tag and isinstance(old_value, str) and isinstance(new_value, str):
-                group = (tag["key"], old_value, new_value)
-                tags.setdefault(group, set()).add(key)
-                tag_values[group] += 1
-            elif path == "threshold" and resource["type"] == ALARM:
-                old_threshold = _configured_threshold(base, key)
-                new_threshold = _configured_threshold(head, key)
-                if old_threshold is not None and old_threshold == new_threshold:
-                    scaled.add(key)
-                else:
-                    note = f"{old_threshold} -> {new_threshold} as configured"
-                    real.append(replace(change, note=note))
-            else:
-                real.append(change)
-        raw_changes = diff_inputs(raw_before[key].get("inputs"), raw_after[key].get("inputs"))
-        normalised_paths = {p for p, _, _ in diff_inputs(old.get("inputs"), resource.get("inputs"))}
-        renamed[key] = sum(1 for p, _, _ in raw_changes if p not in normalised_paths)
+        normal = {p for p, _, _ in diff_inputs(old.get("inputs"), resource.get("inputs"))}
+        folds.renamed[key] = _renamed_values(key, (base, head), normal)
+        real = _real_changes(key, (old, resource), (base, head), folds)
         if real:
             resources.append(
                 ResourceDifference(key, resource["type"], resource["name"], "both", tuple(real))
             )
         else:
             same += 1
+    matched = {_key(r, head) for r in head.get("resources", [])}
     resources += [
         ResourceDifference(k, r["type"], r["name"], "base")
         for k, r in before.items()
@@ -252,39 +269,32 @@ def compare_plans(
         head_label=head_label,
         resources=tuple(resources),
         same=same,
-        folded=tuple(_folded(base, head, renamed, tags, tag_values, scaled)),
+        folded=tuple(_folded(base, head, folds)),
         highlights=highlights(norm_base, norm_head),
-        policy=diff_policy(base, head),
+        policy=diff_policy(norm_base, norm_head),
         notes=tuple(_notes(base, head)),
     )
 
 
-def _folded(
-    base: Document,
-    head: Document,
-    renamed: Counter[str],
-    tags: dict[tuple[str, str, str], set[str]],
-    tag_values: Counter[tuple[str, str, str]],
-    scaled: set[str],
-) -> Iterable[Folded]:
-    values = sum(renamed.values())
+def _folded(base: Document, head: Document, folds: _Folds) -> Iterable[Folded]:
+    values = sum(folds.renamed.values())
     if values:
         yield Folded(
             f"names that differ only by the stack name ({STACK_TOKEN}) or environment",
             str(base.get("stack")),
             str(head.get("stack")),
             values,
-            sum(1 for count in renamed.values() if count),
+            sum(1 for count in folds.renamed.values() if count),
         )
-    for (key, old, new), keys in sorted(tags.items()):
-        yield Folded(f"tag `{key}`", old, new, tag_values[(key, old, new)], len(keys))
-    if scaled:
+    for (key, old, new), keys in sorted(folds.tags.items()):
+        yield Folded(f"tag `{key}`", old, new, folds.tag_values[(key, old, new)], len(keys))
+    if folds.scaled:
         yield Folded(
             "alarm thresholds scaled to each instance size (the same in both stack files)",
             "-",
             "-",
-            len(scaled),
-            len(scaled),
+            len(folds.scaled),
+            len(folds.scaled),
         )
 
 

@@ -441,6 +441,12 @@ def _config_threshold(doc: Document, key: str) -> str | None:
     return alarm_threshold(resource.get("inputs") or {}, variant_instance_types(doc))
 
 
+def _fingerprints(doc: Document) -> bool:
+    """Whether the plan's secrets carry fingerprints (plans made before them do not)."""
+    text = json.dumps(doc.get("resources", []))
+    return SECRET_FINGERPRINT.search(text) is not None or SECRET_PLACEHOLDER not in text
+
+
 def diff_plans(
     base: Document,
     head: Document,
@@ -451,6 +457,10 @@ def diff_plans(
     """The whole diff of two plan documents."""
     changes, unchanged = diff_resources(base, head)
     changes = with_config_units(changes, base, head)
+    fingerprinted = [_fingerprints(doc) for doc in (base, head)]
+    if fingerprinted[0] != fingerprinted[1] and base.get("resources"):
+        side = base_label if not fingerprinted[0] else head_label
+        notes = [*notes, f"{side}: a plan without secret fingerprints; secrets were not compared"]
     return PlanDiff(
         base_label=base_label,
         head_label=head_label,

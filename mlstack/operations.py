@@ -145,6 +145,12 @@ def is_secret(value: Any) -> bool:
     return is_secret_placeholder(value)
 
 
+def uncomparable_secret(base: Any, head: Any) -> bool:
+    """A secret with a fingerprint on one side and none on the other (a plan made before
+    fingerprints existed): nothing can be said, so it is no change."""
+    return SECRET_PLACEHOLDER in (base, head) and is_secret(base) and is_secret(head)
+
+
 def secret_change(base: Any, head: Any) -> str:
     """How a secret input changed, in words: fingerprints tell equal values apart from new
     ones; a ``secure:`` ciphertext only tells that it was encrypted again."""
@@ -152,8 +158,6 @@ def secret_change(base: Any, head: Any) -> str:
         return "[secret] added"
     if head is None:
         return "[secret] removed"
-    if SECRET_PLACEHOLDER in (base, head):
-        return "[secret] not compared (a plan without secret fingerprints)"
     if not (is_secret(base) and is_secret(head)):
         return "[secret] changed (a secret on one side only)"
     before, after = is_ciphertext_fingerprint(base), is_ciphertext_fingerprint(head)
@@ -348,7 +352,11 @@ def _first_pass(pair: _Pair) -> None:
     if pair.head is None:
         pair.operation = Operation.DELETE
         return
-    changed = diff_inputs(pair.base.get("inputs") or {}, pair.head.get("inputs") or {})
+    changed = [
+        change
+        for change in diff_inputs(pair.base.get("inputs") or {}, pair.head.get("inputs") or {})
+        if not uncomparable_secret(change[1], change[2])
+    ]
     options = pair.head.get("options") or {}
     forced = _forced(pair.head["type"], options, (p for p, _, _ in changed))
     pair.changes = [InputChange(p, b, h, p in forced) for p, b, h in changed]

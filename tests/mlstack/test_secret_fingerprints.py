@@ -160,3 +160,15 @@ def test_the_human_plan_shows_where_secrets_are(edited: dict[str, Plan]) -> None
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "config mlstack:monitoring.httpsSubscriptions[0]: secure: value" in text
     assert f"{SUBSCRIPTION} (TopicSubscription) endpoint: secret input" in text
+
+
+def test_a_base_without_fingerprints_is_not_compared_and_says_so() -> None:
+    def doc(endpoint: str) -> dict[str, Any]:
+        urn = f"urn:pulumi:p::mlstack::aws:sns/topicSubscription:TopicSubscription::{SUBSCRIPTION}"
+        inputs = {"endpoint": endpoint, "protocol": "https"}
+        return {"resources": [{"urn": urn, "type": urn.split("::")[2], "name": SUBSCRIPTION,
+                               "inputs": inputs}]}  # fmt: skip
+
+    diff = diff_plans(doc("[secret]"), doc("[secret:0123456789abcdef]"), "main", "branch")
+    assert diff.changes == () and diff.unchanged == 1
+    assert diff.notes == ("main: a plan without secret fingerprints; secrets were not compared",)
