@@ -287,7 +287,7 @@ def _folded(base: Document, head: Document, folds: _Folds) -> Iterable[Folded]:
             sum(1 for count in folds.renamed.values() if count),
         )
     for (key, old, new), keys in sorted(folds.tags.items()):
-        yield Folded(f"tag `{key}`", old, new, folds.tag_values[(key, old, new)], len(keys))
+        yield Folded(f"tag {key}", old, new, folds.tag_values[(key, old, new)], len(keys))
     if folds.scaled:
         yield Folded(
             "alarm thresholds scaled to each instance size (the same in both stack files)",

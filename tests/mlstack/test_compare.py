@@ -98,7 +98,7 @@ def test_names_and_tags_fold_into_one_line_each(comparison: StackComparison, mar
     folded = {f.what: f for f in comparison.folded}
     names = next(f for what, f in folded.items() if what.startswith("names"))
     assert (names.base, names.head) == ("staging", "production") and names.values > 50
-    tag = folded["tag `data-classification`"]
+    tag = folded["tag data-classification"]
     assert (tag.base, tag.head) == ("internal", "confidential") and tag.resources > 20
     paths = [i.path for r in comparison.resources for i in r.inputs]
     assert not [p for p in paths if p.startswith("tags.")]

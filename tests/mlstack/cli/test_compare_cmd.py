@@ -21,7 +21,7 @@ def test_compare_shows_sizing_and_rollout_differences() -> None:
     assert document["stacks"] == ["staging", "production"]
     assert document["summary"]["differ"] > 0
     assert document["summary"]["onlyInHead"] > 0  # production's VPC and EKS path
-    assert {f["what"] for f in document["folded"]} >= {"tag `data-classification`"}
+    assert {f["what"] for f in document["folded"]} >= {"tag data-classification"}
 
 
 def test_compare_markdown_names_both_stacks() -> None:
