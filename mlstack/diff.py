@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlstack.offline.stack_files import SECRET_PLACEHOLDER, decode_object
+from infra.rollout import timeline
+from mlstack.offline.stack_files import SECRET_PLACEHOLDER
 from mlstack.operations import (
     InputChange,
     Operation,
@@ -26,6 +27,14 @@ from mlstack.operations import (
     counts,
     operations,
     resource_key,
+)
+from mlstack.review import (
+    DiffReview,
+    resolved_config,
+    review_diff,
+    rollback_alarm_text,
+    rollout_policy,
+    section,
 )
 
 SECRET_SHOWN = "(secret)"
@@ -92,6 +101,8 @@ class PlanDiff:
     highlights: tuple[Highlight, ...]
     policy: tuple[PolicyChange, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
+    review: DiffReview | None = None
+    """The reviewer summary of the change (:mod:`mlstack.review`)."""
 
     def of_operation(self, operation: Operation) -> list[ResourceChange]:
         return [c for c in self.changes if c.operation is operation]
@@ -104,7 +115,7 @@ class PlanDiff:
         return {
             "base": self.base_label,
             "head": self.head_label,
-            "summary": {**counts(self.changes), "same": self.unchanged},
+            "summary": self.review.to_json() if self.review else None,
             "highlights": [h.to_json() for h in self.highlights],
             "resources": [c.to_json() for c in self.changes],
             "policy": [p.to_json() for p in self.policy],
@@ -117,10 +128,12 @@ class PlanDiff:
 # ---------------------------------------------------------------------------------------------
 
 
-def diff_resources(base: Document, head: Document) -> tuple[tuple[ResourceChange, ...], int]:
+def diff_resources(
+    base: Document, head: Document, changes: list[ResourceChange] | None = None
+) -> tuple[tuple[ResourceChange, ...], int]:
     """The resources an update would touch (in head's order, deletions last), and the number
-    it leaves as they are."""
-    changes = operations(base, head)
+    it leaves as they are. ``changes`` are the operations when already computed."""
+    changes = operations(base, head) if changes is None else changes
     touched = tuple(c for c in changes if c.operation is not Operation.SAME)
     return touched, len(changes) - len(touched)
 
@@ -152,12 +165,8 @@ def diff_policy(base: Document, head: Document) -> tuple[PolicyChange, ...]:
 
 
 def _config_object(doc: Document, key: str) -> dict[str, Any]:
-    value = (doc.get("config") or {}).get(key)
-    if isinstance(value, dict):
-        return value  # the resolved config of a current plan document
-    if key in doc.get("secretKeys", []):
-        return {}
-    return decode_object(value)  # a plan made at an older ref carries the raw encoding
+    value = resolved_config(doc).get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _of_type(doc: Document, *types: str) -> list[dict[str, Any]]:
@@ -241,41 +250,14 @@ def _sizing_highlights(doc: Document) -> dict[str, str]:
     return out
 
 
-def rollout_timeline(rollout: dict[str, Any]) -> str:
-    """A one-line timeline of ``mlstack:rollout``, e.g. ``10% -> bake 600 s -> 100%``."""
-    strategy = rollout.get("strategy", "all-at-once")
-    step, bake = rollout.get("stepPercent"), rollout.get("bakeSeconds", 600)
-    if strategy == "canary":
-        steps = f"canary {step}% -> bake {bake} s -> 100%"
-    elif strategy == "linear":
-        steps = f"linear +{step}% every {bake} s -> 100%"
-    elif strategy == "rolling":
-        steps = f"rolling batches of {step or '?'}%, bake {bake} s each"
-    else:
-        steps = f"all-at-once 100% -> bake {bake} s"
-    parts = [steps]
-    if "terminationWaitSeconds" in rollout:
-        parts.append(f"old fleet kept {rollout['terminationWaitSeconds']} s")
-    if "maximumExecutionTimeoutSeconds" in rollout:
-        parts.append(f"timeout {rollout['maximumExecutionTimeoutSeconds']} s")
-    alarms = [str(a.get("metric")) for a in rollout.get("rollbackAlarms") or []]
-    if alarms:
-        parts.append(f"rollback on: {', '.join(alarms)}")
-    return ", ".join(parts)
-
-
 def _rollout_highlights(doc: Document) -> dict[str, str]:
-    rollout = _config_object(doc, "mlstack:rollout")
-    if not rollout:
+    config = resolved_config(doc)
+    policy = rollout_policy(config)
+    if policy is None:
         return {}
-    out = {"rollout": rollout_timeline(rollout)}
-    for alarm in rollout.get("rollbackAlarms") or []:
-        metric = str(alarm.get("metric"))
-        unit = "ms" if metric.startswith("latency") else "%"
-        periods = alarm.get("evaluationPeriods", 2)
-        out[f"rollback alarm · {metric}"] = (
-            f"> {_num(alarm.get('threshold'))} {unit} for {periods} min"
-        )
+    out = {"rollout": timeline(policy).describe()}
+    for alarm in section(config, "rollout").get("rollbackAlarms") or []:
+        out[f"rollback alarm · {alarm['metric']}"] = rollback_alarm_text(alarm)
     return out
 
 
@@ -331,7 +313,8 @@ def diff_plans(
     notes: Iterable[str] = (),
 ) -> PlanDiff:
     """The whole diff of two plan documents."""
-    changes, unchanged = diff_resources(base, head)
+    every = operations(base, head)
+    changes, unchanged = diff_resources(base, head, every)
     return PlanDiff(
         base_label=base_label,
         head_label=head_label,
@@ -340,6 +323,7 @@ def diff_plans(
         highlights=highlights(base, head),
         policy=diff_policy(base, head),
         notes=tuple(notes),
+        review=review_diff(base, head, every),
     )
 
 
@@ -421,18 +405,20 @@ def _change_lines(change: ResourceChange) -> list[str]:
 
 
 def render_markdown(diff: PlanDiff, title: str) -> str:
-    """The diff as GitHub-flavoured Markdown: operations, highlights, resources, policy."""
-    totals = counts(diff.changes)
-    lines = [f"### {title}", ""]
-    lines.append(
-        f"**{totals['create']} to create, {totals['update']} to update, "
-        f"{totals['replace']} to replace, {totals['delete']} to delete** "
-        f"({diff.unchanged} unchanged) · base `{diff.base_label}` → head `{diff.head_label}`"
-    )
-    marked = [c for c in diff.changes if c.marked]
-    if marked:
-        names = ", ".join(f"`{c.name}` ({c.operation.value})" for c in marked)
-        lines.append(f"> ⚠️ replaces or deletes stateful or serving resources: {names}")
+    """The diff as GitHub-flavoured Markdown: the reviewer summary (a change of tier or
+    enforcement on the very first line), highlights, resources, policy."""
+    lines = diff.review.lead_lines() if diff.review else []
+    lines += [f"### {title}", "", f"base `{diff.base_label}` → head `{diff.head_label}`", ""]
+    if diff.review:
+        lines += diff.review.lines()
+    else:
+        totals = counts(diff.changes)
+        lines.append(
+            f"**{totals['create']} to create, {totals['update']} to update, "
+            f"{totals['replace']} to replace, {totals['delete']} to delete** "
+            f"({diff.unchanged} unchanged)"
+        )
+    lines.append("")
     lines.extend(f"> - {note}" for note in diff.notes)
     lines.append("")
     if diff.highlights:

@@ -19,7 +19,7 @@ def test_compare_shows_sizing_and_rollout_differences() -> None:
     changed = {h["label"] for h in document["highlights"] if h["changed"]}
     assert "rollout" in changed
     assert document["stacks"] == ["staging", "production"]
-    assert document["summary"]["update"] > 0
+    assert document["summary"]["operations"]["update"] > 0
 
 
 def test_compare_markdown_names_both_stacks() -> None:
