@@ -30,11 +30,11 @@ from mlstack.operations import (
 )
 from mlstack.review import (
     DiffReview,
+    FactChange,
     resolved_config,
     review_diff,
     rollback_alarm_text,
     rollout_policy,
-    section,
 )
 
 SECRET_SHOWN = "(secret)"
@@ -54,20 +54,8 @@ Document = dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Highlight:
-    """A value reviewers care about (model version, image, sizing, rollout, alarms)."""
-
-    label: str
-    base: str | None
-    head: str | None
-
-    @property
-    def changed(self) -> bool:
-        return self.base != self.head
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "base": self.base, "head": self.head, "changed": self.changed}
+Highlight = FactChange
+"""A value reviewers care about (model version, image, sizing, rollout, alarms), both sides."""
 
 
 @dataclass(frozen=True)
@@ -256,8 +244,8 @@ def _rollout_highlights(doc: Document) -> dict[str, str]:
     if policy is None:
         return {}
     out = {"rollout": timeline(policy).describe()}
-    for alarm in section(config, "rollout").get("rollbackAlarms") or []:
-        out[f"rollback alarm · {alarm['metric']}"] = rollback_alarm_text(alarm)
+    for alarm in policy.rollback_alarms:
+        out[f"rollback alarm · {alarm.metric.value}"] = rollback_alarm_text(alarm)
     return out
 
 

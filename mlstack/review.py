@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from infra.config import (
     ConfigError,
-    RollbackMetric,
     RolloutPolicy,
     build_config,
     resolved_document,
 )
+from infra.config.rollout import RollbackAlarm
 from infra.rollout import Timeline, timeline
 from mlstack.diff_data.prices import Service, hourly_price
 from mlstack.operations import Operation, ResourceChange, counts, operations
@@ -212,7 +212,10 @@ def _eks_path(config: dict[str, Any]) -> ServingPath | None:
         ),
     )
     # A node group of several types launches any of them: the first one is priced.
-    fleets = (Fleet("ec2", types[0], int(nodes["desiredSize"]), "EKS nodes"),) if types else ()
+    label = "EKS nodes"
+    if nodes.get("capacityType") == "SPOT":
+        label += " (SPOT: the on-demand price is an upper bound)"
+    fleets = (Fleet("ec2", types[0], int(nodes["desiredSize"]), label),) if types else ()
     return ServingPath("EKS", str(serving.get("modelArtifact")), facts, fleets)
 
 
@@ -317,7 +320,7 @@ class Summary:
                 "secondFleetSeconds": self.cost.second_fleet_seconds,
                 "secondFleet": self.cost.second_fleet,
             },
-            "facts": [vars(f) for f in self.facts()],
+            "facts": [asdict(f) for f in self.facts()],
         }
 
 
@@ -344,13 +347,11 @@ def _fleet_text(fleet: dict[str, Any]) -> str:
     return f"{fleet['count']} x {fleet['instanceType']} at {each} = {_money(fleet['hourly'], '/h')}"
 
 
-def rollback_alarm_text(alarm: dict[str, Any]) -> str:
-    """A rollback alarm of the resolved config in its own units: ``latency-p99 > 500 ms for
-    2 x 1 min``."""
-    metric = RollbackMetric(alarm["metric"])
+def rollback_alarm_text(alarm: RollbackAlarm) -> str:
+    """A rollback alarm in the config's units: ``latency-p99 > 500 ms for 2 x 1 min``."""
     return (
-        f"{metric.value} > {_number(alarm['threshold'])} {metric.unit} "
-        f"for {alarm['evaluationPeriods']} x 1 min"
+        f"{alarm.metric.value} > {_number(alarm.threshold)} {alarm.metric.unit} "
+        f"for {alarm.evaluation_periods} x 1 min"
     )
 
 
@@ -395,7 +396,7 @@ def summarize(doc: Document) -> Summary:
         paths=paths,
         timeline=rollout if has_endpoint or any(p.kind == "EKS" for p in paths) else None,
         rollback_alarms=tuple(
-            rollback_alarm_text(a) for a in section(config, "rollout").get("rollbackAlarms") or []
+            rollback_alarm_text(a) for a in (policy.rollback_alarms if policy else [])
         ),
         cost=_cost(paths, region, rollout if has_endpoint else None),
         region=region,
@@ -493,12 +494,13 @@ def _fact_lines(items: list[tuple[Fact, str]]) -> list[str]:
 
 @dataclass(frozen=True)
 class FactChange:
-    """A fact of either side; ``base`` or ``head`` is None where that side lacks it."""
+    """A value of either side of a change; ``base`` or ``head`` is None where that side
+    lacks it. ``group`` is the summary's section (``stack``, ``SageMaker``, ...)."""
 
-    group: str
     label: str
     base: str | None
     head: str | None
+    group: str = ""
 
     @property
     def changed(self) -> bool:
@@ -510,13 +512,7 @@ class FactChange:
         return f"{self.base or '(none)'}{ARROW}{self.head or '(none)'}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "label": self.label,
-            "base": self.base,
-            "head": self.head,
-            "changed": self.changed,
-        }
+        return {**asdict(self), "changed": self.changed}
 
 
 @dataclass(frozen=True)
@@ -605,7 +601,7 @@ def review_diff(base: Document, head: Document, changes: Iterable[ResourceChange
     keys = [*new, *(k for k in old if k not in new)]
     keys.sort(key=lambda k: 0 if k[0] in _STACK_FIRST else 1)
     facts = tuple(
-        FactChange(g, label, old.get((g, label)), new.get((g, label))) for g, label in keys
+        FactChange(label, old.get((g, label)), new.get((g, label)), g) for g, label in keys
     )
     deploys = any(
         c.type == "aws:sagemaker/endpoint:Endpoint"

@@ -6,7 +6,9 @@ import copy
 import json
 from typing import Any
 
-from mlstack.diff import MAX_MARKDOWN_CHARS, diff_plans, render_markdown, rollout_timeline
+from infra.config import RolloutPolicy
+from infra.rollout import timeline
+from mlstack.diff import MAX_MARKDOWN_CHARS, diff_plans, render_markdown
 from mlstack.offline.plan import Plan
 from mlstack.offline.stack_files import SECRET_PLACEHOLDER
 from mlstack.operations import diff_inputs, resource_key
@@ -90,8 +92,16 @@ def test_markdown_is_cut_to_fit_a_comment() -> None:
     assert "Diff cut to fit a comment" in text
 
 
-def test_rollout_timeline_reads_as_steps() -> None:
-    alarms = [{"metric": "latency-p99"}]
-    policy = {"strategy": "canary", "stepPercent": 10, "bakeSeconds": 600, "rollbackAlarms": alarms}
-    text = rollout_timeline(policy)
-    assert text == "canary 10% -> bake 600 s -> 100%, rollback on: latency-p99"
+def test_rollout_highlight_is_the_rollout_modules_timeline() -> None:
+    rollout = {
+        "strategy": "canary",
+        "stepPercent": 10,
+        "bakeSeconds": 600,
+        "rollbackAlarms": [{"metric": "latency-p99", "threshold": 500}],
+    }
+    doc = {"resources": [], "config": {"mlstack:rollout": rollout}}
+    rows = {h.label: h.head for h in diff_plans(doc, doc, "a", "b").highlights}
+    expected = timeline(RolloutPolicy.model_validate_json(json.dumps(rollout))).describe()
+    assert rows["rollout"] == expected
+    assert expected.startswith("10% -> bake 600 s -> 100%, keep old fleet 300 s")
+    assert rows["rollback alarm · latency-p99"] == "latency-p99 > 500 ms for 2 x 1 min"
