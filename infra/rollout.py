@@ -205,17 +205,19 @@ class Timeline:
                 parts.append(f"bake {step.bake_seconds} s")
         return " -> ".join(parts)
 
-    def describe(self, labels: Mapping[str, str] | None = None) -> str:
+    def describe(self, labels: Mapping[str, str] | None = None, *, with_alarms: bool = True) -> str:
         """One line, e.g. ``10% -> bake 600 s -> 100%, keep old fleet 600 s, timeout 7200 s,
-        rollback on: latency-p99, errors-5xx``. ``labels`` maps alarm names to short names."""
+        rollback on: latency-p99, errors-5xx``. ``labels`` maps alarm names to short names;
+        ``with_alarms=False`` leaves the alarms to the caller (default: named)."""
         text = self.describe_steps()
         extras = []
         if self.termination_wait_seconds:
             extras.append(f"keep old fleet {self.termination_wait_seconds} s")
         if self.maximum_execution_timeout_seconds:
             extras.append(f"timeout {self.maximum_execution_timeout_seconds} s")
-        names = [(labels or {}).get(a, a) for a in self.rollback_alarms]
-        extras.append(f"rollback on: {', '.join(names)}" if names else "no automatic rollback")
+        if with_alarms:
+            names = [(labels or {}).get(a, a) for a in self.rollback_alarms]
+            extras.append(f"rollback on: {', '.join(names)}" if names else "no automatic rollback")
         return ", ".join([text, *extras])
 
 

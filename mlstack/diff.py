@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.rollout import timeline
 from mlstack.offline.stack_files import SECRET_PLACEHOLDER
 from mlstack.operations import (
     InputChange,
@@ -33,8 +32,6 @@ from mlstack.review import (
     FactChange,
     resolved_config,
     review_diff,
-    rollback_alarm_text,
-    rollout_policy,
 )
 
 SECRET_SHOWN = "(secret)"
@@ -238,17 +235,6 @@ def _sizing_highlights(doc: Document) -> dict[str, str]:
     return out
 
 
-def _rollout_highlights(doc: Document) -> dict[str, str]:
-    config = resolved_config(doc)
-    policy = rollout_policy(config)
-    if policy is None:
-        return {}
-    out = {"rollout": timeline(policy).describe()}
-    for alarm in policy.rollback_alarms:
-        out[f"rollback alarm · {alarm.metric.value}"] = rollback_alarm_text(alarm)
-    return out
-
-
 def _alarm_highlights(doc: Document) -> dict[str, str]:
     out: dict[str, str] = {}
     for resource in _of_type(doc, "aws:cloudwatch/metricAlarm:MetricAlarm"):
@@ -266,7 +252,6 @@ HIGHLIGHTS: list[Callable[[Document], dict[str, str]]] = [
     _model_highlights,
     _pod_images,
     _sizing_highlights,
-    _rollout_highlights,
     _alarm_highlights,
 ]
 """Extractors of reviewer-relevant values, in display order."""
@@ -392,11 +377,16 @@ def _change_lines(change: ResourceChange) -> list[str]:
     return lines
 
 
-def render_markdown(diff: PlanDiff, title: str) -> str:
-    """The diff as GitHub-flavoured Markdown: the reviewer summary (a change of tier or
-    enforcement on the very first line), highlights, resources, policy."""
-    lines = diff.review.lead_lines() if diff.review else []
-    lines += [f"### {title}", "", f"base `{diff.base_label}` → head `{diff.head_label}`", ""]
+def render_markdown(diff: PlanDiff, title: str, *, stack_change_first: bool = True) -> str:
+    """The diff as GitHub-flavoured Markdown: the reviewer summary, highlights, resources,
+    policy. A change of tier or enforcement is the very first line, above the title, unless
+    ``stack_change_first`` is false (two stacks compared differ there by design)."""
+    stack_change = diff.review.lead_lines() if diff.review else []
+    lines = list(stack_change) if stack_change_first else []
+    lines += [f"### {title}", ""]
+    if not stack_change_first:
+        lines += stack_change
+    lines += [f"base `{diff.base_label}` → head `{diff.head_label}`", ""]
     if diff.review:
         lines += diff.review.lines()
     else:

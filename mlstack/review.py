@@ -277,7 +277,8 @@ class Summary:
             out.append(Fact(path.kind, "model", path.model))
             out += [Fact(path.kind, label, value) for label, value in path.facts]
         if self.timeline is not None:
-            out.append(Fact("rollout", "timeline", f"{self.timeline.strategy}: {_steps(self)}"))
+            steps = self.timeline.describe(with_alarms=False)
+            out.append(Fact("rollout", "timeline", f"{self.timeline.strategy}: {steps}"))
             out.append(
                 Fact("rollout", "rollback alarms", ", ".join(self.rollback_alarms) or "none")
             )
@@ -309,7 +310,7 @@ class Summary:
             if self.timeline is None
             else {
                 "strategy": self.timeline.strategy,
-                "timeline": _steps(self),
+                "timeline": self.timeline.describe(with_alarms=False),
                 "secondFleetSeconds": self.timeline.second_fleet_seconds,
                 "rollbackAlarms": list(self.rollback_alarms),
             },
@@ -322,16 +323,6 @@ class Summary:
             },
             "facts": [asdict(f) for f in self.facts()],
         }
-
-
-def _steps(summary: Summary) -> str:
-    assert summary.timeline is not None
-    extras = []
-    if summary.timeline.termination_wait_seconds:
-        extras.append(f"keep old fleet {summary.timeline.termination_wait_seconds} s")
-    if summary.timeline.maximum_execution_timeout_seconds:
-        extras.append(f"timeout {summary.timeline.maximum_execution_timeout_seconds} s")
-    return ", ".join([summary.timeline.describe_steps(), *extras])
 
 
 def _number(value: Any) -> str:

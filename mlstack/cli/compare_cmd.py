@@ -39,4 +39,5 @@ def register(app: typer.Typer) -> None:
             payload = {"stacks": [base, other], **result.to_json()}
             sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
-            sys.stdout.write(render_markdown(result, f"mlstack compare: {base} → {other}"))
+            title = f"mlstack compare: {base} → {other}"
+            sys.stdout.write(render_markdown(result, title, stack_change_first=False))

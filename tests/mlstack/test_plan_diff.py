@@ -92,16 +92,21 @@ def test_markdown_is_cut_to_fit_a_comment() -> None:
     assert "Diff cut to fit a comment" in text
 
 
-def test_rollout_highlight_is_the_rollout_modules_timeline() -> None:
+def test_rollout_fact_is_the_rollout_modules_timeline(shipped_plans: dict[str, Plan]) -> None:
     rollout = {
         "strategy": "canary",
         "stepPercent": 10,
         "bakeSeconds": 600,
         "rollbackAlarms": [{"metric": "latency-p99", "threshold": 500}],
     }
-    doc = {"resources": [], "config": {"mlstack:rollout": rollout}}
-    rows = {h.label: h.head for h in diff_plans(doc, doc, "a", "b").highlights}
-    expected = timeline(RolloutPolicy.model_validate_json(json.dumps(rollout))).describe()
-    assert rows["rollout"] == expected
-    assert expected.startswith("10% -> bake 600 s -> 100%, keep old fleet 300 s")
-    assert rows["rollback alarm · latency-p99"] == "latency-p99 > 500 ms for 2 x 1 min"
+    config = {**shipped_plans["staging"].settings, "mlstack:rollout": rollout}
+    doc = {"resources": [], "config": config}
+    review = diff_plans(doc, doc, "a", "b").review
+    assert review is not None
+    facts = {f.label: f.head for f in review.facts if f.group == "rollout"}
+    policy = RolloutPolicy.model_validate_json(json.dumps(rollout))
+    assert facts["timeline"].startswith(f"canary: {timeline(policy).describe_steps()}")
+    assert facts["timeline"] == (
+        "canary: 10% -> bake 600 s -> 100%, keep old fleet 300 s, timeout 3600 s"
+    )
+    assert facts["rollback alarms"] == "latency-p99 > 500 ms for 2 x 1 min"

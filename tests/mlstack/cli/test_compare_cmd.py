@@ -16,8 +16,8 @@ def test_compare_shows_sizing_and_rollout_differences() -> None:
     result = runner.invoke(app, ["compare", "staging", "production", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    changed = {h["label"] for h in document["highlights"] if h["changed"]}
-    assert "rollout" in changed
+    changed = {f["label"] for f in document["summary"]["facts"] if f["changed"]}
+    assert "timeline" in changed
     assert document["stacks"] == ["staging", "production"]
     assert document["summary"]["operations"]["update"] > 0
 

@@ -95,7 +95,8 @@ def test_json_lists_highlights_and_resource_changes(repo: tuple[Path, int, int])
     changed = {h["label"]: h for h in document["highlights"] if h["changed"]}
     assert changed["model package version"]["base"] == f"churn-classifier v{old}"
     assert changed["model package version"]["head"] == f"churn-classifier v{new}"
-    assert {"create", "update", "replace", "delete", "same"} <= set(document["summary"]["operations"])
+    operations = document["summary"]["operations"]
+    assert {"create", "update", "replace", "delete", "same"} <= set(operations)
 
 
 def test_diff_against_head_itself_is_empty(repo: tuple[Path, int, int]) -> None:
