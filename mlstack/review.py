@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from infra.config import (
@@ -28,7 +28,7 @@ from infra.config import (
 )
 from infra.config.rollout import RollbackAlarm
 from infra.rollout import Timeline, timeline
-from mlstack.diff_data.prices import Service, hourly_price
+from mlstack.diff_data.prices import Service, currency, hourly_price, source
 from mlstack.operations import Operation, ResourceChange, counts, operations
 
 Document = dict[str, Any]
@@ -294,6 +294,7 @@ class Summary:
                     f"{_money(self.cost.second_fleet, '')}",
                 )
             )
+        out.append(Fact("cost", "prices", price_source()))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -315,7 +316,7 @@ class Summary:
                 "rollbackAlarms": list(self.rollback_alarms),
             },
             "cost": {
-                "currency": "USD",
+                "currency": currency(),
                 "hourly": self.cost.hourly,
                 "fleets": list(self.cost.fleets),
                 "secondFleetSeconds": self.cost.second_fleet_seconds,
@@ -323,6 +324,14 @@ class Summary:
             },
             "facts": [asdict(f) for f in self.facts()],
         }
+
+
+def price_source() -> str:
+    """Where the prices come from and as of when, e.g. ``on-demand list prices as of
+    2026-07-20 (aws/karpenter-provider-aws ...)``."""
+    data = source()
+    names = "; ".join(str(s.get("name")) for s in data.get("sources") or [])
+    return f"{currency()} on-demand list prices as of {data.get('pricesAsOf')} ({names})"
 
 
 def _number(value: Any) -> str:
@@ -516,7 +525,6 @@ class DiffReview:
     operations: Operations
     deploys: bool
     """Whether the change deploys the SageMaker endpoint (runs its rollout)."""
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def rollout_cost(self) -> float | None:
@@ -530,7 +538,7 @@ class DiffReview:
             "facts": [f.to_json() for f in self.facts],
             "operations": self.operations.to_json(),
             "cost": {
-                "currency": "USD",
+                "currency": currency(),
                 "hourlyBefore": self.base.cost.hourly,
                 "hourlyAfter": self.head.cost.hourly,
                 "deploys": self.deploys,
