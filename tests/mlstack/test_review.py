@@ -18,7 +18,7 @@ from mlstack.diff_data import prices
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.project import PROJECT_ROOT
-from mlstack.review import review_plan, serving_paths
+from mlstack.review import resolved_config, review_plan, serving_paths
 from tests.conftest import edit_stack_file, make_project_copy
 
 NODE_PRICE = 0.192
@@ -200,3 +200,12 @@ def test_replaced_vpc_is_marked_stateful(
     assert diff.review.operations.totals["replace"] >= len(marked)
     text = render_markdown(diff, "t")
     assert "> ⚠️ replace network-vpc (Vpc): stateful" in text
+
+
+def test_a_plan_made_at_an_older_ref_is_resolved_by_the_config_loader(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    plan = shipped_plans["production"]
+    older = {**document(plan), "config": dict(plan.config)}  # the raw CLI encoding
+    assert resolved_config(older) == plan.settings
+    assert review_plan(older).summary.facts() == review_plan(document(plan)).summary.facts()
