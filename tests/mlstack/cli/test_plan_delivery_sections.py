@@ -1,4 +1,4 @@
-"""`mlstack plan` shows the rollout timeline and the alarms from the compiled plan."""
+"""`mlstack plan` shows the rollout timeline (the summary's) and the alarms (the plan's)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ def test_plan_shows_the_production_rollout_timeline() -> None:
     result = runner.invoke(app, ["plan", "production"], terminal_width=200)
     assert result.exit_code in (0, 1), result.output
     assert (
-        "mlstack-production (canary): 10% -> bake 600 s -> 100%, keep old fleet 600 s, "
-        "timeout 7200 s, rollback on: latency-p99, errors-5xx"
+        "timeline: canary: 10% -> bake 600 s -> 100%, keep old fleet 600 s, timeout 7200 s"
+    ) in result.stdout
+    assert (
+        "rollback alarms: latency-p99 > 500 ms, 2 of 2 x 60 s, errors-5xx > 1 %, 2 of 2 x 60 s"
     ) in result.stdout
 
 
@@ -29,7 +31,7 @@ def test_plan_timeline_follows_a_linear_stack_file(project_copy: Path) -> None:
     result = runner.invoke(
         app, ["plan", "production", "--project-dir", str(project_copy)], terminal_width=200
     )
-    assert "(linear): 50% -> bake 600 s -> 100%" in result.stdout
+    assert "timeline: linear: 50% -> bake 600 s -> 100%" in result.stdout
 
 
 def test_plan_lists_alarms_with_threshold_and_effects() -> None:

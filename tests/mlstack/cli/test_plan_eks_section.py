@@ -19,7 +19,7 @@ def test_production_shows_cluster_posture_and_canary_steps(shipped_plans: dict[s
     assert "mlstack-production (Kubernetes 1.33)" in text
     assert "private" in text and "secrets" in text
     assert "api, audit, authenticator, controllerManager, scheduler" in text
-    assert "Rollout model-server" in text and "10% -> pause 600s -> 100%" in text
+    assert "Rollout model-server: 10% -> bake 600 s -> 100%" in text
 
 
 def test_stack_without_eks_prints_nothing(shipped_plans: dict[str, Plan]) -> None:

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "derive_replacement_rules.py"
+from tests.mlstack.diff_data.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def derive() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("derive_replacement_rules", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("derive_replacement_rules.py")
 
 
 SDK_V2 = """

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,19 +11,14 @@ import pytest
 
 from mlstack.diff_data import prices
 from mlstack.diff_data.prices import hourly_price
+from tests.mlstack.diff_data.scripts import load_script
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "update_prices.py"
 DATA = Path(prices.__file__).with_name("prices.json")
 
 
 @pytest.fixture(scope="module")
 def update() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("update_prices", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("update_prices.py")
 
 
 def test_m5_large_magnitude() -> None:
@@ -119,7 +112,10 @@ def test_sagemaker_offer_file_keeps_hosting_only(update: ModuleType) -> None:
     )
     service, table = update.from_offer_file(offer, set(), {"ml.m5.large", "ml.m5.xlarge"})
     assert service == "sagemaker"
-    assert table == {"us-east-1": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23}}
+    assert table == {
+        "us-east-1": {"ml.m5.large": 0.115, "ml.m5.xlarge": 0.23},
+        "ap-south-1": {"ml.m5.large": 0.1},
+    }
 
 
 def test_ec2_offer_file_keeps_linux_shared_on_demand(update: ModuleType) -> None:
@@ -146,7 +142,46 @@ def test_ec2_offer_file_keeps_linux_shared_on_demand(update: ModuleType) -> None
     assert table == {"eu-west-1": {"m5.large": 0.107}}
 
 
-def test_covered_ec2_types_include_node_families(update: ModuleType) -> None:
-    types = update.ec2_types()
-    assert {"m5.large", "c7i.4xlarge", "g6.2xlarge", "t3.xlarge"} <= types
-    assert all(not t.startswith("ml.") for t in types)
+KARPENTER_SAMPLE = """package pricing
+
+// generated at 2026-07-20T13:44:30Z for us-east-1
+
+var InitialOnDemandPricesAWS = map[string]map[ec2types.InstanceType]float64{
+	// us-east-1
+	"us-east-1": {
+		// m6i family
+		"m6i.large": 0.096000, "m6i.xlarge": 0.192000, "m6i.bogus": 0.5,
+		"t3.nano": 0.000000,
+	},
+	"eu-west-1": {
+		"m6i.large": 0.107000,
+	},
+}
+"""
+
+
+def test_karpenter_tables_keep_accepted_types_and_the_generation_time(
+    update: ModuleType,
+) -> None:
+    table, generated = update.parse_karpenter(
+        KARPENTER_SAMPLE, {"m6i.large", "m6i.xlarge", "t3.nano"}
+    )
+    assert table == {
+        "us-east-1": {"m6i.large": 0.096, "m6i.xlarge": 0.192},
+        "eu-west-1": {"m6i.large": 0.107},
+    }
+    assert generated == "2026-07-20T13:44:30Z"
+
+
+def test_every_node_type_of_the_shipped_stacks_and_defaults_has_a_price() -> None:
+    for itype in ("m6i.large", "m6i.xlarge", "m5.large", "c7i.4xlarge", "g6.2xlarge"):
+        assert hourly_price("ec2", "us-east-1", itype) is not None, itype
+
+
+def test_priced_ec2_types_are_types_the_config_accepts() -> None:
+    from infra.config.types import ec2_instance_types
+
+    accepted = set(ec2_instance_types())
+    doc = json.loads(DATA.read_text())
+    for region, table in doc["ec2"].items():
+        assert set(table) <= accepted, region
