@@ -12,14 +12,16 @@ from typer.testing import CliRunner
 from mlstack.cli.app import app
 from mlstack.cli.errors import EXIT_REMOTE, EXIT_USAGE
 from tests.conftest import edit_stack_file
-from tests.mlstack.models.conftest import free_port
+from tests.mlstack.models.conftest import (
+    ARTIFACT,
+    DIGEST,
+    REPOSITORY,
+    SHIPPED_DIGEST,
+    add_versions,
+    free_port,
+)
 
 runner = CliRunner()
-REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry-repository"
-DIGEST = "sha256:" + "5" * 64
-IMAGE = f"{REPOSITORY}@{DIGEST}"
-SHIPPED_DIGEST = "sha256:d638e3b111b9f11c273400aa1afc8f8d94ce2f03a0fdb3643f5b610bc2bf566e"
-ARTIFACT = "s3://mlstack-artifacts/models/churn-classifier/v5/model.tar.gz"
 STACK = "production"
 
 
@@ -36,21 +38,6 @@ def use_group(project: Path, group: str) -> bytes:
     return path.read_bytes()
 
 
-def add_versions(sagemaker: Any, group: str, count: int, image: str = IMAGE) -> list[str]:
-    return [
-        sagemaker.create_model_package(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus="PendingManualApproval",
-            InferenceSpecification={
-                "Containers": [{"Image": image, "ModelDataUrl": ARTIFACT}],
-                "SupportedContentTypes": ["application/json"],
-                "SupportedResponseMIMETypes": ["application/json"],
-            },
-        )["ModelPackageArn"]
-        for _ in range(count)
-    ]
-
-
 def promote(project: Path, version: int, *extra: str) -> Any:
     return runner.invoke(
         app,
@@ -65,14 +52,6 @@ def promote(project: Path, version: int, *extra: str) -> Any:
             *extra,
         ],
     )
-
-
-@pytest.fixture
-def approved_v5(sagemaker: Any, group: str) -> str:
-    """``group`` holds versions 1-5; version 5 is approved."""
-    arns = add_versions(sagemaker, group, 5)
-    sagemaker.update_model_package(ModelPackageArn=arns[-1], ModelApprovalStatus="Approved")
-    return group
 
 
 def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
