@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
         from mlstack.models.promotion import PromotionError, promotion_edits
 
         try:
-            current = stack_model.read_stack(project_dir, stack, rewrite=True)
+            current = stack_model.read_stack(project_dir, stack, rewrite=not dry_run)
             if current.model.version is None:
                 stack_model.promoted_text(current.text, current.path, version)
         except stack_model.StackEditError as err:

@@ -146,3 +146,18 @@ def test_model_commands_without_an_aws_region_are_usage_errors(
     }[command]
     result = runner.invoke(app, args)
     assert_refused(result, "no AWS region", "AWS_DEFAULT_REGION")
+
+
+def test_a_dry_run_reads_a_symlinked_stack_file_and_writes_nothing(
+    project: Path, approved_v5: str, tmp_path: Path
+) -> None:
+    use_group(project, approved_v5)
+    link = stack_file(project)
+    target = tmp_path / "real-production.yaml"
+    os.replace(link, target)
+    link.symlink_to(target)
+    before = target.read_bytes()
+    result = promote(project, 5, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "+    packageVersion: 5" in result.stdout
+    assert link.is_symlink() and target.read_bytes() == before
