@@ -7,32 +7,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mlstack.checks import evaluate
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.operations import Operation, operations
-from tests.mlstack.models.conftest import ARTIFACT, DIGEST
-from tests.mlstack.models.test_model_promote import STACK, promote, use_group
+from tests.mlstack.models.conftest import ARTIFACT, DIGEST, add_versions, reset_moto
+from tests.mlstack.models.test_model_promote import STACK, promote
 
 MODEL = "aws:sagemaker/model:Model"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 VERSION_RULE = "serving-paths-same-model-version"
+SHIPPED_GROUP = "churn-classifier"
+
+
+@pytest.fixture
+def shipped_group_v5(sagemaker: Any, aws_env: str) -> str:
+    """The shipped stacks' group, in a freshly reset moto, with an approved version 5."""
+    reset_moto(aws_env)
+    sagemaker.create_model_package_group(ModelPackageGroupName=SHIPPED_GROUP)
+    arns = add_versions(sagemaker, SHIPPED_GROUP, 5)
+    sagemaker.update_model_package(ModelPackageArn=arns[-1], ModelApprovalStatus="Approved")
+    return SHIPPED_GROUP
 
 
 def test_promotion_changes_the_sagemaker_model_and_the_eks_workload(
-    project: Path, approved_v5: str
+    project: Path, shipped_group_v5: str, shipped_plans: dict[str, Plan]
 ) -> None:
-    use_group(project, approved_v5)
-    before = run_plan(STACK, project)
     assert promote(project, 5).exit_code == 0
     after = run_plan(STACK, project)
-    changes = {c.type: c for c in operations(before.to_json(), after.to_json())}
+    changes = {c.type: c for c in operations(shipped_plans[STACK].to_json(), after.to_json())}
 
     model = changes[MODEL]
     assert model.operation is Operation.REPLACE
     (package,) = [c for c in model.inputs if c.path == "primaryContainer.modelPackageName"]
-    assert str(package.base).endswith(f"/{approved_v5}/3")
-    assert str(package.head).endswith(f"/{approved_v5}/5")
+    assert str(package.base).endswith(f"/{shipped_group_v5}/3")
+    assert str(package.head).endswith(f"/{shipped_group_v5}/5")
 
     rollout = changes[ROLLOUT]
     assert rollout.operation is Operation.UPDATE
