@@ -208,8 +208,13 @@ def register(app: typer.Typer) -> None:
                 f"'mlstack model approve {found.group} {found.version}' after review",
                 EXIT_REMOTE,
             )
+        repository_url = None
+        if current.config.eks.enabled:
+            repository_url = os.environ.get(REPOSITORY_ENV) or stack_output(
+                stack, "repositoryUrl", project_dir
+            )
         try:
-            promotion = promotion_edits(current.config, found)
+            promotion = promotion_edits(current.config, found, repository_url)
         except PromotionError as err:
             fail(str(err), EXIT_REMOTE)
         if not promotion.edits:

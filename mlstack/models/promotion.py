@@ -33,9 +33,16 @@ class Promotion:
     notes: list[str]
 
 
-def eks_image_digest(version: ModelVersion) -> str:
-    """The ``sha256:`` digest of the version's image; the EKS path pulls by digest only."""
-    _, _, digest = (version.image or "").partition("@")
+def eks_image_digest(version: ModelVersion, repository_url: str | None = None) -> str:
+    """The ``sha256:`` digest of the version's image; the EKS path pulls it by digest from
+    the stack's repository (``repository_url``, checked where known)."""
+    repository, _, digest = (version.image or "").partition("@")
+    if repository_url and DIGEST.match(digest) and repository != repository_url:
+        raise PromotionError(
+            f"{version.describe()} has image '{version.image}', outside the stack's repository "
+            f"{repository_url}, from which the EKS path pulls: register the version with an "
+            "image of the stack's repository"
+        )
     if not DIGEST.match(digest):
         raise PromotionError(
             f"{version.describe()} has image '{version.image}', not pinned by digest: the EKS "
@@ -64,7 +71,9 @@ def versioned(uri: str, old: int, new: int) -> str | None:
     return "/".join(f"v{new}" if part == f"v{old}" else part for part in parts)
 
 
-def promotion_edits(config: StackConfig, version: ModelVersion) -> Promotion:
+def promotion_edits(
+    config: StackConfig, version: ModelVersion, repository_url: str | None = None
+) -> Promotion:
     """Every key a promotion of ``config``'s stack to ``version`` writes.
 
     - ``mlstack:model.packageVersion``: the SageMaker endpoint serves the package.
@@ -74,7 +83,8 @@ def promotion_edits(config: StackConfig, version: ModelVersion) -> Promotion:
       (``v<N>``), moved to the new version.
 
     Edits whose value is already in place are left out. Raises :class:`PromotionError` when
-    the package cannot be served on EKS (image not by digest, no ``.tar.gz`` artifact).
+    the package cannot be served on EKS (image not by digest or, when ``repository_url`` is
+    known, not in the stack's repository; no ``.tar.gz`` artifact).
     """
     edits = [Edit((MODEL_KEY, VERSION_FIELD), version.version)]
     notes: list[str] = []
@@ -82,7 +92,7 @@ def promotion_edits(config: StackConfig, version: ModelVersion) -> Promotion:
         serving = config.kubernetes
         edits += [
             Edit((KUBERNETES_KEY, "modelArtifact"), eks_artifact(version)),
-            Edit((KUBERNETES_KEY, "imageDigest"), eks_image_digest(version)),
+            Edit((KUBERNETES_KEY, "imageDigest"), eks_image_digest(version, repository_url)),
             Edit((KUBERNETES_KEY, "modelVersion"), version.version),
         ]
         current = {

@@ -238,3 +238,15 @@ def test_promote_to_the_current_version_brings_eks_up_to_it(
         f"    imageDigest: {DIGEST}",
         f"    modelArtifact: {ARTIFACT}",
     ]
+
+
+def test_promote_refuses_a_package_image_outside_the_stacks_repository(
+    project: Path, approved_v5: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = use_group(project, approved_v5)
+    other = "123456789012.dkr.ecr.us-east-1.amazonaws.com/another-repository"
+    monkeypatch.setenv("MLSTACK_REPOSITORY_URL", other)
+    result = promote(project, 5)
+    assert result.exit_code == EXIT_REMOTE, result.output
+    assert f"outside the stack's repository {other}" in result.stderr
+    assert stack_file(project).read_bytes() == before

@@ -80,3 +80,11 @@ def test_only_a_whole_version_segment_moves() -> None:
     assert versioned("s3://b/v3/v3/c.json", 3, 5) == "s3://b/v5/v5/c.json"
     assert versioned("baselines/churn/v30/statistics.json", 3, 5) is None
     assert versioned("baselines/churn-v3.json", 3, 5) is None
+
+
+def test_the_stacks_repository_is_checked_where_known(project: Path) -> None:
+    config = read_stack(project, "production").config
+    repository = PACKAGE.image.partition("@")[0]  # type: ignore[union-attr]
+    assert promotion_edits(config, PACKAGE, repository).edits
+    with pytest.raises(PromotionError, match="outside the stack's repository"):
+        promotion_edits(config, PACKAGE, repository + "-other")
