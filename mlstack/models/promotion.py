@@ -90,9 +90,22 @@ def promotion_edits(
     notes: list[str] = []
     if config.eks.enabled:
         serving = config.kubernetes
+        problems: list[str] = []
+        values: list[str] = []
+        for resolve in (
+            lambda: eks_artifact(version),
+            lambda: eks_image_digest(version, repository_url),
+        ):
+            try:
+                values.append(resolve())
+            except PromotionError as err:
+                problems.append(str(err))
+        if problems:
+            raise PromotionError("\n".join(problems))
+        artifact, digest = values
         edits += [
-            Edit((KUBERNETES_KEY, "modelArtifact"), eks_artifact(version)),
-            Edit((KUBERNETES_KEY, "imageDigest"), eks_image_digest(version, repository_url)),
+            Edit((KUBERNETES_KEY, "modelArtifact"), artifact),
+            Edit((KUBERNETES_KEY, "imageDigest"), digest),
             Edit((KUBERNETES_KEY, "modelVersion"), version.version),
         ]
         current = {

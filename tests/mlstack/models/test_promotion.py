@@ -88,3 +88,12 @@ def test_the_stacks_repository_is_checked_where_known(project: Path) -> None:
     assert promotion_edits(config, PACKAGE, repository).edits
     with pytest.raises(PromotionError, match="outside the stack's repository"):
         promotion_edits(config, PACKAGE, repository + "-other")
+
+
+def test_every_reason_eks_cannot_serve_a_package_is_reported_at_once(project: Path) -> None:
+    config = read_stack(project, "production").config
+    package = replace(PACKAGE, image="repo:5", artifact="s3://bucket/models/v5/")
+    with pytest.raises(PromotionError) as raised:
+        promotion_edits(config, package)
+    assert "not pinned by digest" in str(raised.value)
+    assert "s3:// URI of a model.tar.gz" in str(raised.value)
