@@ -325,6 +325,7 @@ if config.eks.enabled:
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             model_fetcher_image=fetcher,
+            model_version=serving.model_version,
             namespace=serving.namespace,
             app_name=serving.app_name,
             min_replicas=serving.min_replicas,

@@ -221,7 +221,10 @@ def _eks_path(config: dict[str, Any]) -> ServingPath | None:
     if nodes.get("capacityType") == "SPOT":
         label += " (SPOT: the on-demand price is an upper bound)"
     fleets = (Fleet("ec2", types[0], int(nodes["desiredSize"]), label),) if types else ()
-    return ServingPath("EKS", str(serving.get("modelArtifact")), facts, fleets)
+    model = str(serving.get("modelArtifact"))
+    if serving.get("modelVersion") is not None:
+        model = f"{_package_group(config)} v{serving['modelVersion']} ({model})"
+    return ServingPath("EKS", model, facts, fleets)
 
 
 def serving_paths(config: dict[str, Any]) -> list[ServingPath]:

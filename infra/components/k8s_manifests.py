@@ -91,17 +91,38 @@ def labels(app_name: str) -> dict[str, str]:
     }
 
 
+MODEL_VERSION_LABEL = "mlstack.io/model-version"
+"""Label of the workload and its pods: the model package version they serve (the policy pack
+compares it with the SageMaker path's)."""
+
+
+def workload_labels(app_name: str, model_version: int | None) -> dict[str, str]:
+    """The kit's labels plus the served model version, where it is known."""
+    found = labels(app_name)
+    if model_version is not None:
+        found[MODEL_VERSION_LABEL] = str(model_version)
+    return found
+
+
 def selector(app_name: str) -> dict[str, str]:
     """The pod selector of the workload, services and policies."""
     return {"app.kubernetes.io/name": app_name}
 
 
 def metadata(
-    name: str, namespace: str, app_name: str, annotations: dict[str, Any] | None = None
+    name: str,
+    namespace: str,
+    app_name: str,
+    annotations: dict[str, Any] | None = None,
+    model_version: int | None = None,
 ) -> meta.ObjectMetaArgs:
-    """Name, namespace and the kit's labels of a namespaced object."""
+    """Name, namespace and the kit's labels of a namespaced object (with the served model
+    version for a workload, where it is known)."""
     return meta.ObjectMetaArgs(
-        name=name, namespace=namespace, labels=labels(app_name), annotations=annotations
+        name=name,
+        namespace=namespace,
+        labels=workload_labels(app_name, model_version),
+        annotations=annotations,
     )
 
 
@@ -294,7 +315,7 @@ def pod_template(
     ]
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
-            labels=labels(app_name),
+            labels=workload_labels(app_name, args.model_version),
             annotations={
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(SERVING_PORT),

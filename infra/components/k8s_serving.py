@@ -79,6 +79,9 @@ class KubernetesServingArgs:
     """In-flight requests' time after SIGTERM, seconds."""
     prometheus_address: str
     """Prometheus the canary analysis queries (Rollout only)."""
+    model_version: int | None = None
+    """Model package version the artifact and image belong to, recorded as the label
+    ``mlstack.io/model-version`` on the workload and its pods. Default none: not recorded."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM role. Default none."""
 
@@ -209,7 +212,7 @@ class KubernetesServing(pulumi.ComponentResource):
         args, name, app = self._args, self._name, self._args.app_name
         strategy = args.strategy
         source_uri = s3_uri(args.model_bucket, args.model_key)
-        meta = manifests.metadata(app, args.namespace, app)
+        meta = manifests.metadata(app, args.namespace, app, model_version=args.model_version)
         if not strategy.needs_argo_rollouts:
             template = manifests.pod_template(args, source_uri, region, "pod-template-hash")
             k8s.apps.v1.Deployment(

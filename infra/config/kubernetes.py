@@ -37,6 +37,12 @@ class KubernetesServingConfig(Section):
     """Model artifact: a key in the artifacts bucket or an ``s3://`` URI. A ``.tar.gz`` is
     unpacked into /opt/ml/model; a prefix ending in ``/`` is copied as is. The pod's IAM role
     may read this and nothing else. Default models/model.tar.gz."""
+    model_version: Annotated[int, Field(ge=1)] | None = None
+    """Version of the registry's model package that modelArtifact and imageDigest come from,
+    recorded on the workload as the label ``mlstack.io/model-version`` (``mlstack model
+    promote`` writes all three with mlstack:model.packageVersion). Default none: the
+    workload records no version, which the policy pack reports when SageMaker serves a
+    package version beside it."""
     min_replicas: Annotated[int, Field(ge=1, le=100)] = 2
     """Fewest pods (HorizontalPodAutoscaler minimum, 1-100). Default 2; production needs 2."""
     max_replicas: Annotated[int, Field(ge=1, le=100)] = 6

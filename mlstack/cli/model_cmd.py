@@ -5,8 +5,8 @@ The AWS tooling is imported when a command runs, so ``mlstack plan`` never loads
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         approves.
         """
         from mlstack.models import registry as model_registry
-        from mlstack.models.aws import AwsError, client
+        from mlstack.models.aws import AwsError, AwsSetupError, client
 
         repository_url = repository_url or stack_output(stack, "repositoryUrl", project_dir)
         artifacts_bucket = artifacts_bucket or stack_output(stack, "artifactsBucket", project_dir)
@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
                 stores,
                 description,
             )
-        except ValueError as err:
+        except (ValueError, AwsSetupError) as err:
             fail(str(err))
         except AwsError as err:
             fail(str(err), EXIT_REMOTE)
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         --allow-self-approval.
         """
         from mlstack.models import registry as model_registry
-        from mlstack.models.aws import AwsError, client
+        from mlstack.models.aws import AwsError, AwsSetupError, client
 
         try:
             approved = model_registry.approve(
@@ -159,6 +159,8 @@ def register(app: typer.Typer) -> None:
             )
         except model_registry.SelfApprovalError as err:
             fail(str(err), EXIT_POLICY)
+        except AwsSetupError as err:
+            fail(str(err))
         except AwsError as err:
             fail(str(err), EXIT_REMOTE)
         _print_version(approved, as_json, "approved")
@@ -172,26 +174,32 @@ def register(app: typer.Typer) -> None:
         ] = False,
         project_dir: ProjectDir = None,  # type: ignore[assignment],
     ) -> None:
-        """Point a stack at an approved model version: a one-line change of its stack file.
+        """Point both serving paths of a stack at an approved model version.
 
         Checks the version exists in the stack's model package group and is Approved, then
-        rewrites mlstack:model.packageVersion atomically (comments and formatting kept) and
-        prints the diff. On any failure the file is left as it was.
+        rewrites the stack file atomically (comments and formatting kept) and prints the
+        diff: mlstack:model.packageVersion; with EKS, kubernetes.modelArtifact, imageDigest
+        and modelVersion from the model package; drift baselines stored under v<N>/. On any
+        failure the file is left as it was; a file changed meanwhile is not overwritten.
         Exit codes: 0 promoted (or already there), 2 bad stack file, 3 AWS check failed.
         """
         from mlstack.models import registry as model_registry
         from mlstack.models import stack_file as stack_model
-        from mlstack.models.aws import AwsError, client
+        from mlstack.models.aws import AwsError, AwsSetupError, client
+        from mlstack.models.promotion import PromotionError, promotion_edits
 
         try:
-            current = stack_model.read_stack_model(project_dir, stack)
-            old_text = current.path.read_text(encoding="utf-8")
-            new_text = stack_model.promoted_text(old_text, current.path, version)
-            stack_model.validate(project_dir, stack, new_text)
+            current = stack_model.read_stack(project_dir, stack, rewrite=not dry_run)
+            if current.model.version is None:
+                stack_model.promoted_text(current.text, current.path, version)
         except stack_model.StackEditError as err:
             fail(str(err))
         try:
-            found = model_registry.find(client("sagemaker", current.region), current.group, version)
+            found = model_registry.find(
+                client("sagemaker", current.model.region), current.model.group, version
+            )
+        except AwsSetupError as err:
+            fail(str(err))
         except AwsError as err:
             fail(str(err), EXIT_REMOTE)
         if found.status != model_registry.APPROVED:
@@ -200,12 +208,28 @@ def register(app: typer.Typer) -> None:
                 f"'mlstack model approve {found.group} {found.version}' after review",
                 EXIT_REMOTE,
             )
-        label = str(Path(current.path).resolve().relative_to(Path(project_dir).resolve()))
-        if current.version == version:
+        repository_url = None
+        if current.config.eks.enabled:
+            repository_url = os.environ.get(REPOSITORY_ENV) or stack_output(
+                stack, "repositoryUrl", project_dir
+            )
+        try:
+            promotion = promotion_edits(current.config, found, repository_url)
+        except PromotionError as err:
+            fail(str(err), EXIT_REMOTE)
+        if not promotion.edits:
             sys.stderr.write(f"{stack} already serves {found.describe()}: nothing to change\n")
             return
-        if not dry_run:
-            stack_model.write_atomically(current.path, new_text)
-        sys.stdout.write(stack_model.unified_diff(old_text, new_text, label))
+        try:
+            new_text = stack_model.apply_edits(current.text, current.path, promotion.edits)
+            stack_model.validate(project_dir, stack, new_text)
+            if not dry_run:
+                stack_model.replace_if_unchanged(current.path, current.text, new_text)
+        except stack_model.StackEditError as err:
+            fail(str(err))
+        label = os.path.relpath(current.path, project_dir)
+        sys.stdout.write(stack_model.unified_diff(current.text, new_text, label))
+        for note in promotion.notes:
+            sys.stderr.write(f"note: {note}\n")
         verb = "would promote" if dry_run else "promoted"
         sys.stderr.write(f"{verb} {stack} to {found.describe()}\n")

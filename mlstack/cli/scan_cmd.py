@@ -17,7 +17,15 @@ from rich.console import Console
 from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
 from mlstack.project import PROJECT_ROOT
-from mlstack.scan.checkov import FRAMEWORKS, SKIPS_FILE, ScanError, ScanReport, scan
+from mlstack.scan.checkov import (
+    CHECKOV_MISSING,
+    FRAMEWORKS,
+    SKIPS_FILE,
+    ScanError,
+    ScanReport,
+    checkov_binary,
+    scan,
+)
 
 
 def _where(resource: str, framework: str, result: ScanReport) -> str:
@@ -88,8 +96,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run checkov offline over a stack's resources, manifests and Dockerfile.
 
+        Needs checkov: `make tools` installs it into .venv-tools (or put it on PATH).
         Exit codes: 0 clean, 1 a check failed, 2 bad config, usage or checkov missing.
         """
+        if checkov_binary() is None:
+            fail(CHECKOV_MISSING)
         plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir, "scan"), project_dir)
         console = Console(highlight=False, soft_wrap=True)
         failed = False

@@ -20,6 +20,7 @@ ENDPOINT_OUTPUT = "endpointName"
 
 
 def _payload(path: Path | None) -> dict[str, Any]:
+    """The request body; raises ``ValueError`` with a message naming the file."""
     from mlstack.models.smoke import EXAMPLE_PAYLOAD
 
     if path is None:
@@ -27,9 +28,9 @@ def _payload(path: Path | None) -> dict[str, Any]:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        fail(f"--payload {path}: {err}")
+        raise ValueError(f"--payload {path}: {err}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("instances"), list):
-        fail(f'--payload {path}: expected {{"instances": [[...], ...]}}')
+        raise ValueError(f'--payload {path}: expected {{"instances": [[...], ...]}}')
     return payload
 
 
@@ -82,7 +83,10 @@ def register(app: typer.Typer) -> None:
                 f"(the stack output {ENDPOINT_OUTPUT})",
                 EXIT_USAGE,
             )
-        body = _payload(payload)
+        try:
+            body = _payload(payload)
+        except ValueError as err:
+            failed(str(err), EXIT_USAGE)
         try:
             result = smoke_check.smoke(
                 client("sagemaker", region),

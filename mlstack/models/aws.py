@@ -50,7 +50,7 @@ def client(service: str, region: str | None = None) -> Any:
         return boto3.session.Session().client(service, region_name=region, config=config)
     except NoRegionError:
         raise AwsSetupError(
-            "no AWS region: set aws:region in the stack file or AWS_DEFAULT_REGION"
+            "no AWS region: set AWS_DEFAULT_REGION (or aws:region in the stack file, or --region)"
         ) from None
 
 

@@ -104,6 +104,12 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     return skips
 
 
+CHECKOV_MISSING = (
+    "checkov not found: mlstack scan needs it; run 'make tools' (installs checkov into "
+    ".venv-tools, where the scan finds it) or put checkov on PATH"
+)
+
+
 def checkov_binary() -> str | None:
     """checkov on PATH, else the project's tools venv (``make tools``)."""
     found = shutil.which("checkov")
@@ -180,9 +186,7 @@ def run_checkov(
     """Run checkov offline over ``directory`` and return its results per framework."""
     binary = checkov_binary()
     if binary is None:
-        raise ScanError(
-            "checkov not found: run 'make tools' (installs it into .venv-tools) or put it on PATH"
-        )
+        raise ScanError(CHECKOV_MISSING)
     command = [
         binary,
         "--directory",

@@ -7,6 +7,7 @@ the same name, and be watched for drift wherever its traffic is captured.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -284,6 +285,92 @@ def _image_digest(resources: Sequence[Resource], _: StackContext) -> Iterable[Vi
                 )
 
 
+# --- one model version on both serving paths -------------------------------------------------
+
+MODEL_VERSION_LABEL = "mlstack.io/model-version"
+"""Label the kit puts on its workload: the model package version the pods serve."""
+KIT_WORKLOAD_LABELS = {
+    "app.kubernetes.io/component": "model-server",
+    "app.kubernetes.io/part-of": "mlstack",
+}
+"""Labels marking the kit's model server among the stack's workloads."""
+PACKAGE_VERSION = re.compile(r":model-package/[^/]+/([0-9]+)$")
+
+
+def _package_version(model: Resource) -> int | None:
+    """The model package version a SageMaker model serves, None for an image or unknown ARN."""
+    arn = get(model.inputs, "primaryContainer", "modelPackageName")
+    match = PACKAGE_VERSION.search(arn) if isinstance(arn, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _sagemaker_version(resources: Sequence[Resource]) -> tuple[Resource, int] | None:
+    """The model of the first production variant (the primary) and the package version it
+    serves; a name only known after deployment falls back to the one model no other variant
+    or shadow names."""
+    models = _of(resources, MODEL)
+    for config in _of(resources, ENDPOINT_CONFIG):
+        variants = as_list(config.inputs.get("productionVariants"))
+        if not variants:
+            continue
+        primary = get(variants[0], "modelName")
+        others = {
+            get(v, "modelName")
+            for v in variants[1:] + as_list(config.inputs.get("shadowProductionVariants"))
+        }
+        if is_unknown(primary):
+            candidates = [m for m in models if m.inputs.get("name") not in others]
+        else:
+            candidates = [m for m in models if m.inputs.get("name") == primary]
+        if len(candidates) == 1:
+            version = _package_version(candidates[0])
+            if version is not None:
+                return candidates[0], version
+    return None
+
+
+def _eks_versions(resources: Sequence[Resource]) -> Iterable[tuple[Resource, int | None]]:
+    """Each of the kit's model-server workloads and the version its label records."""
+    for workload in resources:
+        if not is_kubernetes_workload(workload.type):
+            continue
+        labels = get(workload.inputs, "metadata", "labels") or {}
+        if not isinstance(labels, Mapping) or any(
+            labels.get(k) != v for k, v in KIT_WORKLOAD_LABELS.items()
+        ):
+            continue
+        recorded = labels.get(MODEL_VERSION_LABEL)
+        if is_unknown(recorded):
+            continue
+        yield workload, int(recorded) if str(recorded).isdigit() else None
+
+
+def _same_model_version(
+    resources: Sequence[Resource], context: StackContext
+) -> Iterable[Violation]:
+    served = _sagemaker_version(resources)
+    if served is None:
+        return
+    _, version = served
+    for workload, recorded in _eks_versions(resources):
+        if recorded is None:
+            yield Violation(
+                workload.urn,
+                f"SageMaker serves model version {version}; the EKS workload records no "
+                "version: set mlstack:kubernetes.modelVersion with the artifact and image "
+                f"digest of version {version} (mlstack model promote {context.stack} "
+                f"--version {version} writes them)",
+            )
+        elif recorded != version:
+            yield Violation(
+                workload.urn,
+                f"SageMaker serves model version {version} but EKS serves version {recorded}: "
+                f"promote both paths with `mlstack model promote {context.stack} --version "
+                f"{version}` (or set mlstack:model.packageVersion and "
+                "mlstack:kubernetes.modelVersion to one version)",
+            )
+
+
 def _declared_tier(resources: Sequence[Resource], context: StackContext) -> Iterable[Violation]:
     configured = context.configured_environment
     if configured is not None and configured != context.environment:
@@ -345,6 +432,15 @@ RULES: tuple[StackRule, ...] = (
         check=_image_digest,
         fix="set mlstack:model.packageVersion (SageMaker) and mlstack:kubernetes.imageDigest (EKS)",
         scope=Scope.PRODUCTION,
+    ),
+    StackRule(
+        name="serving-paths-same-model-version",
+        description="SageMaker and EKS serve the same model version (a violation in "
+        "production, a warning at advisory enforcement).",
+        check=_same_model_version,
+        fix="promote with `mlstack model promote STACK --version N`, which sets "
+        "mlstack:model.packageVersion and mlstack:kubernetes.modelVersion, modelArtifact and "
+        "imageDigest together",
     ),
     StackRule(
         name="drift-monitoring-with-capture",

@@ -159,7 +159,7 @@ def drop(name: str) -> Edit:
     return lambda resources: [r for r in resources if r.name != name]
 
 
-def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
+def _set(path: list[str | int], value: Any) -> Callable[[dict[str, Any]], None]:
     def change(inputs: dict[str, Any]) -> None:
         target = inputs
         for step in path[:-1]:
@@ -167,6 +167,20 @@ def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
         target[path[-1]] = value
 
     return change
+
+
+MODEL_VERSION_LABEL = "mlstack.io/model-version"
+KIT_LABELS = {"app.kubernetes.io/component": "model-server", "app.kubernetes.io/part-of": "mlstack"}
+
+
+def serve_versions(resources: list[Resource], sagemaker: int, eks: str | None) -> list[Resource]:
+    """SageMaker's model serves package version ``sagemaker``; the kit's Rollout records
+    ``eks`` (no version label when None)."""
+    labels = dict(KIT_LABELS) if eks is None else {**KIT_LABELS, MODEL_VERSION_LABEL: eks}
+    arn = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/churn/{sagemaker}"
+    resources = edit("model", _set(["primaryContainer"], {"modelPackageName": arn}))(resources)
+    resources = edit("config", _set(["productionVariants", 0, "modelName"], "model-1"))(resources)
+    return edit("serving", _set(["metadata", "labels"], labels))(resources)
 
 
 STACK_CASES: dict[str, Edit] = {
@@ -198,4 +212,5 @@ STACK_CASES: dict[str, Edit] = {
         "model", _set(["primaryContainer", "image"], "repo/serving:v3")
     ),
     "drift-monitoring-with-capture": drop("drift-schedule"),
+    "serving-paths-same-model-version": lambda resources: serve_versions(resources, 5, "3"),
 }

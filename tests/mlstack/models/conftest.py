@@ -21,6 +21,11 @@ import pytest
 from tests.conftest import make_project_copy
 
 REGION = "us-east-1"
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry-repository"
+DIGEST = "sha256:" + "5" * 64
+IMAGE = f"{REPOSITORY}@{DIGEST}"
+SHIPPED_DIGEST = "sha256:d638e3b111b9f11c273400aa1afc8f8d94ce2f03a0fdb3643f5b610bc2bf566e"
+ARTIFACT = "s3://mlstack-artifacts/models/churn-classifier/v5/model.tar.gz"
 STARTUP_DEADLINE_SECONDS = 30
 
 
@@ -64,7 +69,13 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Every boto3 client of the test talks to the moto server, with fake credentials."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "MLSTACK_ENDPOINT_NAME"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "MLSTACK_ENDPOINT_NAME",
+        "MLSTACK_REPOSITORY_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -126,3 +137,26 @@ def queue_endpoint_result(moto_url: str, body: dict[str, Any] | str) -> None:
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 201
+
+
+def add_versions(sagemaker: Any, group: str, count: int, image: str = IMAGE) -> list[str]:
+    return [
+        sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": image, "ModelDataUrl": ARTIFACT}],
+                "SupportedContentTypes": ["application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )["ModelPackageArn"]
+        for _ in range(count)
+    ]
+
+
+@pytest.fixture
+def approved_v5(sagemaker: Any, group: str) -> str:
+    """``group`` holds versions 1-5; version 5 is approved."""
+    arns = add_versions(sagemaker, group, 5)
+    sagemaker.update_model_package(ModelPackageArn=arns[-1], ModelApprovalStatus="Approved")
+    return group

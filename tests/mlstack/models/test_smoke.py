@@ -169,3 +169,38 @@ def test_smoke_without_any_aws_region_is_a_usage_error(
     result = smoke("churn", project)
     assert result.exit_code == EXIT_USAGE, result.output
     assert "aws:region is not set" in result.stderr or "no AWS region" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "needle"),
+    [
+        ("bad-payload", EXIT_USAGE, "--payload"),
+        ("nan-prediction", EXIT_REMOTE, "finite numbers"),
+        ("no-region", EXIT_USAGE, "aws:region is not set"),
+    ],
+)
+def test_smoke_json_prints_a_json_result_on_every_failure(
+    endpoint: str,
+    project: Path,
+    aws_env: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    code: int,
+    needle: str,
+) -> None:
+    extra = ["--json"]
+    if case == "bad-payload":
+        bad = tmp_path / "payload.json"
+        bad.write_text('{"rows": []}')
+        extra += ["--payload", str(bad)]
+    elif case == "nan-prediction":
+        queue_endpoint_result(aws_env, '{"predictions": [NaN]}')
+    else:
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        edit_stack_file(project, "staging", lambda config: config.pop("aws:region"))
+    result = smoke(endpoint, project, *extra)
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert needle in document["error"]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mlstack.models.stack_file import (
+    Edit,
     StackEditError,
+    apply_edits,
     promoted_text,
     read_stack_model,
     write_atomically,
@@ -71,3 +75,66 @@ def test_reads_group_version_and_region_of_a_shipped_stack(tmp_path: Path) -> No
     model = read_stack_model(project, "production")
     assert (model.group, model.region) == ("churn-classifier", "us-east-1")
     assert isinstance(model.version, int)
+
+
+CONFIG = """\
+config:
+  mlstack:kubernetes:
+    # Artifact.
+    modelArtifact: "models/v3/model.tar.gz"  # quoted stays quoted
+    imageDigest: sha256:aaa
+  # Next section.
+  mlstack:monitoring:
+    drift: {baselineStatisticsUri: b/v3/s.json}
+"""
+
+
+def test_edits_keep_quoting_and_add_a_missing_key_at_the_end_of_its_block() -> None:
+    edits = [
+        Edit(("mlstack:kubernetes", "modelArtifact"), "s3://b/models/v5/model.tar.gz"),
+        Edit(("mlstack:kubernetes", "modelVersion"), 5),
+        Edit(("mlstack:monitoring", "drift", "baselineStatisticsUri"), "b/v5/s.json"),
+    ]
+    assert apply_edits(CONFIG, PATH, edits) == (
+        CONFIG.replace('"models/v3/model.tar.gz"', '"s3://b/models/v5/model.tar.gz"')
+        .replace("sha256:aaa\n", "sha256:aaa\n    modelVersion: 5\n")
+        .replace("b/v3/s.json", "b/v5/s.json")
+    )
+
+
+def test_an_added_key_keeps_crlf_line_endings() -> None:
+    text = CONFIG.replace("\n", "\r\n")
+    new = apply_edits(text, PATH, [Edit(("mlstack:kubernetes", "modelVersion"), 5)])
+    assert "sha256:aaa\r\n    modelVersion: 5\r\n" in new
+    assert "\n" not in new.replace("\r\n", "")
+
+
+def test_a_key_missing_from_an_inline_mapping_is_left_to_the_user() -> None:
+    edit = Edit(("mlstack:monitoring", "drift", "baselineConstraintsUri"), "b/v5/c.json")
+    with pytest.raises(
+        StackEditError, match=re.escape("add 'baselineConstraintsUri: b/v5/c.json' by hand")
+    ):
+        apply_edits(CONFIG, PATH, [edit])
+
+
+def test_a_section_that_is_not_a_mapping_is_refused() -> None:
+    text = "config:\n  mlstack:kubernetes: [a]\n"
+    with pytest.raises(StackEditError, match="mlstack:kubernetes is not a mapping"):
+        apply_edits(text, PATH, [Edit(("mlstack:kubernetes", "modelVersion"), 5)])
+
+
+def test_a_value_that_would_read_back_differently_is_quoted() -> None:
+    text = "config:\n  mlstack:x:\n    a: b\n"
+    for value in ("yes", "3", "a: b", "x # y", "ml-plätform"):
+        new = apply_edits(text, PATH, [Edit(("mlstack:x", "a"), value)])
+        assert yaml.safe_load(new)["config"]["mlstack:x"]["a"] == value
+
+
+def test_write_atomically_refuses_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "real.yaml"
+    target.write_text("old\n")
+    link = tmp_path / "Pulumi.x.yaml"
+    link.symlink_to(target)
+    with pytest.raises(StackEditError, match="is a symbolic link"):
+        write_atomically(link, "new\n")
+    assert link.is_symlink() and target.read_text() == "old\n"
