@@ -147,7 +147,7 @@ class KubernetesServingConfig(Section):
                     "modelArtifact", self.model_artifact, "a .tar.gz file or a prefix ending in /"
                 )
             )
-        if not self.model_artifact.endswith(".tar.gz"):
+        if self.model_artifact.endswith("/"):
             for key in ("model_artifact_sha256", "model_artifact_version_id"):
                 if getattr(self, key) is not None:
                     errors.append(

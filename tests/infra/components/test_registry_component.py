@@ -11,7 +11,6 @@ from infra.components.errors import ResourceError
 from infra.components.registry import Registry, RegistryArgs
 from tests.infra.components.conftest import Declare, Declared
 
-
 RELEASE_ROLE = "arn:aws:iam::123456789012:role/model-release"
 ENDPOINT_ROLE = "arn:aws:iam::123456789012:role/sagemaker-role-abc1234"
 
