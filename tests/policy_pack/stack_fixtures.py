@@ -128,6 +128,14 @@ def compliant_stack() -> list[Resource]:
         ),
         _r("kubernetes:argoproj.io/v1alpha1:Rollout", "serving", rollout(HARDENED_CONTAINER)),
         _r(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "serving-default-deny",
+            {
+                "metadata": {"name": "default-deny", "namespace": "serving"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            },
+        ),
+        _r(
             "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
             "serving-hpa",
             {"spec": {"minReplicas": 2.0, "maxReplicas": 6.0}},
@@ -198,4 +206,9 @@ STACK_CASES: dict[str, Edit] = {
         "model", _set(["primaryContainer", "image"], "repo/serving:v3")
     ),
     "drift-monitoring-with-capture": drop("drift-schedule"),
+    # a "default deny" that selects only some pods leaves the others open
+    "k8s-namespace-default-deny": edit(
+        "serving-default-deny",
+        _set(["spec", "podSelector"], {"matchLabels": {"app.kubernetes.io/name": "other"}}),
+    ),
 }
