@@ -177,6 +177,8 @@ def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+MODEL_URI = "s3://artifacts-1/models/m.tar.gz"
+
 STACK_CASES: dict[str, Edit] = {
     # rule name: an edit of the compliant stack that violates it
     "s3-bucket-public-access-block": drop("artifacts-pab"),
@@ -206,6 +208,14 @@ STACK_CASES: dict[str, Edit] = {
         "model", _set(["primaryContainer", "image"], "repo/serving:v3")
     ),
     "drift-monitoring-with-capture": drop("drift-schedule"),
+    # the serving pods fetch their model from the stack's bucket, whose policy only asks TLS
+    "production-model-artifact-write-protected": edit(
+        "serving",
+        _set(
+            ["spec", "template", "spec", "initContainers"],
+            [{"name": "fetch-model", "command": ["aws"], "args": ["s3", "cp", MODEL_URI, "/m"]}],
+        ),
+    ),
     # a "default deny" that selects only some pods leaves the others open
     "k8s-namespace-default-deny": edit(
         "serving-default-deny",

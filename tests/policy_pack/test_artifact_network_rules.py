@@ -1,6 +1,7 @@
-"""The EKS gate rules of issue 12: the model artifact is pinned, the serving namespace denies by
-default, NetworkPolicies name their peers and no Ingress publishes /metrics. Each attack is
-replayed as a plan document through `mlstack check --plan`."""
+"""The EKS gate rules of issue 12: the model artifact is pinned, the stack's bucket denies
+writing it to all but its writers, the serving namespace denies by default, NetworkPolicies
+name their peers and no Ingress publishes /metrics. Each attack is replayed as a plan document
+through `mlstack check --plan`."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.policy_pack.fixtures import (
     UNPINNED_UNPACK,
     with_init,
 )
-from tests.policy_pack.stack_fixtures import compliant_stack, edit
+from tests.policy_pack.stack_fixtures import STACK_CASES, compliant_stack, edit
 
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 PRODUCTION = StackContext(stack="production", environment="production")
@@ -199,3 +200,46 @@ def test_check_plan_flags_the_issue_12_serving_network(tmp_path: Path) -> None:
     ):
         assert f"MANDATORY {rule}" in result.output, result.output
     assert "ingress[0] (port 8080) has no 'from'" in result.output
+
+
+# --- production-model-artifact-write-protected ----------------------------------------------
+
+
+def _with_write_deny(statement_edit: Any) -> list:
+    deny = {
+        "Sid": "DenyModelWritesButByModelWriters",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:PutObject", "s3:DeleteObject"],
+        "Resource": "arn:aws:s3:::artifacts-1/models/*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/release"]}},
+    }
+    statement_edit(deny)
+    fetching = STACK_CASES["production-model-artifact-write-protected"](compliant_stack())
+    return edit(
+        "artifacts-tls",
+        lambda i: i.update(
+            policy=json.dumps({"Statement": [*json.loads(i["policy"])["Statement"], deny]})
+        ),
+    )(fetching)
+
+
+def test_write_deny_except_named_writers_protects_the_fetched_artifact() -> None:
+    rule = rule_named("production-model-artifact-write-protected")
+    assert list(rule.check(_with_write_deny(lambda s: None), PRODUCTION)) == []
+
+
+@pytest.mark.parametrize(
+    "weaken",
+    [
+        lambda s: s.update(Resource="arn:aws:s3:::artifacts-1/data-capture/*"),
+        lambda s: s.update(Action=["s3:DeleteObject"]),
+        # an exemption by tag can be claimed by whoever may tag a role
+        lambda s: s.update(Condition={"StringNotEquals": {"aws:PrincipalTag/team": "ml"}}),
+    ],
+    ids=["other-prefix", "no-put", "exempt-by-tag"],
+)
+def test_write_deny_that_misses_the_artifact_is_flagged(weaken: Any) -> None:
+    rule = rule_named("production-model-artifact-write-protected")
+    (violation,) = rule.check(_with_write_deny(weaken), PRODUCTION)
+    assert "s3://artifacts-1/models/m.tar.gz may be overwritten" in violation.message
