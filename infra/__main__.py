@@ -32,6 +32,7 @@ from infra.components.endpoint import (
     ProductionVariant,
     ShadowVariant,
 )
+from infra.components.k8s_manifests import NetworkPeer
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
     Dashboard,
@@ -64,6 +65,10 @@ partition = aws.get_partition_output().partition
 # Registry and network: every delivery path uses them
 # ---------------------------------------------------------------------------------------------
 
+# Only the endpoint's execution role writes captured traffic; the role is declared with the
+# endpoint below, the bucket policy that names it here.
+capture_writer_arns, resolve_capture_writers = pulumi.deferred_output()
+capture_prefix = sm.data_capture.s3_prefix if sm.enabled and sm.data_capture.enabled else None
 registry = Registry(
     "registry",
     RegistryArgs(
@@ -74,6 +79,10 @@ registry = Registry(
         untagged_image_expiry_days=config.registry.untagged_image_expiry_days,
         noncurrent_artifact_expiry_days=config.registry.noncurrent_artifact_expiry_days,
         kms_deletion_window_days=config.registry.kms_deletion_window_days,
+        model_prefix=config.registry.model_prefix,
+        model_writer_arns=tuple(config.registry.model_writer_arns),
+        capture_prefix=capture_prefix,
+        capture_writer_arns=capture_writer_arns,
         tags=tags,
     ),
 )
@@ -162,7 +171,7 @@ if sm.enabled:
             serverless_memory_size_mb=sm.serverless.memory_size_mb,
             serverless_max_concurrency=sm.serverless.max_concurrency,
             network_isolation=sm.network_isolation,
-            capture_prefix=sm.data_capture.s3_prefix if sm.data_capture.enabled else None,
+            capture_prefix=capture_prefix,
             capture_sampling_percent=sm.data_capture.sampling_percent,
             deployment=sagemaker_deployment(config.rollout),
             rollback_alarms=[rollback_alarm(a) for a in config.rollout.rollback_alarms],
@@ -178,6 +187,7 @@ if sm.enabled:
         # The log group must exist before SageMaker creates one without retention or KMS.
         opts=pulumi.ResourceOptions(depends_on=[monitoring]),
     )
+    resolve_capture_writers(endpoint.role.arn.apply(lambda arn: [arn]))
     alarm_arns = [a.arn for a in endpoint.rollback_alarms]
 
     if config.autoscaling.enabled and not serverless:
@@ -250,6 +260,9 @@ if sm.enabled:
             alarm_arns=alarm_arns,
         ),
     )
+
+else:
+    resolve_capture_writers(pulumi.Output.from_input([]))
 
 # ---------------------------------------------------------------------------------------------
 # Kubernetes serving: cluster, Argo Rollouts, the model server
@@ -340,6 +353,16 @@ if config.eks.enabled:
             drain_seconds=serving.drain_seconds,
             graceful_timeout_seconds=serving.graceful_timeout_seconds,
             prometheus_address=serving.prometheus_address,
+            model_artifact_sha256=serving.model_artifact_sha256,
+            model_artifact_version_id=serving.model_artifact_version_id,
+            traffic_sources=tuple(
+                NetworkPeer(p.namespace, p.pod_labels) for p in serving.traffic_sources
+            ),
+            metrics_scrapers=tuple(
+                NetworkPeer(p.namespace, p.pod_labels) for p in serving.scrapers
+            ),
+            vpc_cidr=network.vpc_cidr,
+            s3_cidr_blocks=network.s3_cidr_blocks,
             tags=tags,
         ),
         opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=workload_depends_on),

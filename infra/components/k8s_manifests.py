@@ -5,7 +5,8 @@ The pod follows the serving image's contract: the server listens on 8080 (``PORT
 ``SAGEMAKER_BIND_TO_PORT``), runs as ``serve``, answers ``GET /ping`` once the model is loaded
 and exposes Prometheus metrics on ``GET /metrics``; the model is read from ``/opt/ml/model``
 (``MODEL_DIR``), where init containers put it: an aws-cli container copies the artifact from
-S3, and a ``.tar.gz`` artifact is unpacked by the serving image's own Python.
+S3 (by its pinned version id when there is one), and a ``.tar.gz`` artifact is checked against
+its pinned sha256 and unpacked by the serving image's own Python.
 
 Argo Rollouts' ``Rollout`` and ``AnalysisTemplate`` are custom resources: their specs are
 mappings, with the pod template typed (:class:`PodTemplateSpecArgs`) like a Deployment's.
@@ -13,6 +14,8 @@ mappings, with the pod template typed (:class:`PodTemplateSpecArgs`) like a Depl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -27,6 +30,16 @@ if TYPE_CHECKING:
 core = k8s.core.v1
 meta = k8s.meta.v1
 
+
+@dataclass(frozen=True)
+class NetworkPeer:
+    """Pods allowed to connect to the server: those of ``namespace`` carrying every label of
+    ``pod_labels`` (all of the namespace's pods when empty)."""
+
+    namespace: str
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+
+
 SERVING_PORT = 8080
 """The serving image's port (SageMaker's contract)."""
 MODEL_DIR = "/opt/ml/model"
@@ -37,13 +50,31 @@ CANARY_HASH_ARG = "canary-hash"
 """Analysis argument: the pod-template hash of the canary ReplicaSet."""
 ARGO_API_VERSION = "argoproj.io/v1alpha1"
 """API version of Argo Rollouts' custom resources."""
+SHA256_ENV = "MODEL_ARTIFACT_SHA256"
+"""Environment variable of the unpack container holding the artifact's pinned sha256."""
 UNPACK_SCRIPT = (
-    "import sys, tarfile\n"
-    "with tarfile.open(sys.argv[1]) as archive:\n"
-    "    archive.extractall(sys.argv[2], filter='data')\n"
+    "import hashlib, os, sys, tarfile\n"
+    "archive, target = sys.argv[1], sys.argv[2]\n"
+    f"expected = os.environ.get('{SHA256_ENV}', '')\n"
+    "if expected:\n"
+    "    digest = hashlib.sha256()\n"
+    "    with open(archive, 'rb') as data:\n"
+    "        while block := data.read(1 << 20):\n"
+    "            digest.update(block)\n"
+    "    if digest.hexdigest() != expected:\n"
+    "        sys.exit(f'model artifact sha256 {digest.hexdigest()} is not the pinned '\n"
+    "                 f'{expected}: refusing to unpack it')\n"
+    "with tarfile.open(archive) as bundle:\n"
+    "    bundle.extractall(target, filter='data')\n"
 )
-"""Unpacks model.tar.gz with the serving image's Python; the ``data`` filter refuses links
-and paths that leave the target directory."""
+"""Verifies model.tar.gz against the pinned sha256 (when there is one; a mismatch fails the
+init container, so the server never starts) and unpacks it with the serving image's Python;
+the ``data`` filter refuses links and paths that leave the target directory."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""The label Kubernetes puts on every namespace with its name."""
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+"""Where the cluster DNS (CoreDNS, labelled as kube-dns) runs on EKS."""
 ARCHIVE_DIR = "/model-archive"
 """Where the fetch container puts a ``.tar.gz`` artifact before it is unpacked."""
 
@@ -183,22 +214,41 @@ def model_is_archive(args: KubernetesServingArgs) -> bool:
     return not args.model_key.endswith("/")
 
 
+def fetch_args(
+    args: KubernetesServingArgs, source_uri: pulumi.Input[str], destination: str
+) -> list[pulumi.Input[str]]:
+    """aws-cli arguments that copy the artifact to ``destination``: the pinned S3 version
+    (``s3api get-object --version-id``) when there is one, else the current object (or every
+    object under a prefix)."""
+    if args.model_artifact_version_id is not None:
+        return [
+            "s3api",
+            "get-object",
+            "--bucket",
+            args.model_bucket,
+            "--key",
+            args.model_key,
+            "--version-id",
+            args.model_artifact_version_id,
+            "--query",
+            "VersionId",
+            "--output",
+            "text",
+            destination,
+        ]
+    copy: list[pulumi.Input[str]] = ["s3", "cp", source_uri, destination, "--only-show-errors"]
+    if not model_is_archive(args):
+        copy.insert(2, "--recursive")
+    return copy
+
+
 def init_containers(
     args: KubernetesServingArgs, source_uri: pulumi.Input[str], region: pulumi.Input[str]
 ) -> list[core.ContainerArgs]:
-    """Copy the model from ``source_uri`` into the pod (and unpack a ``.tar.gz``) before the
-    server starts."""
+    """Copy the model from ``source_uri`` into the pod (and verify and unpack a ``.tar.gz``)
+    before the server starts."""
     unpack = model_is_archive(args)
     archive = f"{ARCHIVE_DIR}/model.tar.gz"
-    copy: list[pulumi.Input[str]] = [
-        "s3",
-        "cp",
-        source_uri,
-        archive if unpack else MODEL_DIR,
-        "--only-show-errors",
-    ]
-    if not unpack:
-        copy.insert(2, "--recursive")
     fetch = core.ContainerArgs(
         name="fetch-model",
         image=args.model_fetcher_image,
@@ -206,7 +256,7 @@ def init_containers(
             "IfNotPresent" if pulled_by_digest(args.model_fetcher_image) else "Always"
         ),
         command=["aws"],
-        args=copy,
+        args=fetch_args(args, source_uri, archive if unpack else MODEL_DIR),
         env=[
             core.EnvVarArgs(name="HOME", value="/tmp"),
             core.EnvVarArgs(name="AWS_REGION", value=region),
@@ -221,10 +271,12 @@ def init_containers(
     )
     if not unpack:
         return [fetch]
+    pinned = args.model_artifact_sha256
     unpack_container = core.ContainerArgs(
         name="unpack-model",
         image=args.image,
         command=["python3", "-c", UNPACK_SCRIPT, archive, MODEL_DIR],
+        env=[core.EnvVarArgs(name=SHA256_ENV, value=pinned)] if pinned is not None else None,
         resources=init_resources(),
         security_context=container_security_context(),
         volume_mounts=[
@@ -504,16 +556,62 @@ def default_deny_spec() -> k8s.networking.v1.NetworkPolicySpecArgs:
     )
 
 
-def server_network_spec(app_name: str) -> k8s.networking.v1.NetworkPolicySpecArgs:
-    """The server: ingress to 8080 only; egress to DNS and HTTPS (S3, STS through endpoints
-    or NAT)."""
+def _peer(peer: NetworkPeer) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """The pods of one namespace (those with ``pod_labels`` only, when given)."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=meta.LabelSelectorArgs(
+            match_labels={NAMESPACE_NAME_LABEL: peer.namespace}
+        ),
+        pod_selector=(
+            meta.LabelSelectorArgs(match_labels=dict(peer.pod_labels)) if peer.pod_labels else None
+        ),
+    )
+
+
+def _ip_blocks(cidrs: Sequence[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    return [
+        k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))
+        for cidr in cidrs
+    ]
+
+
+def server_network_spec(
+    app_name: str,
+    traffic_sources: Sequence[NetworkPeer],
+    metrics_scrapers: Sequence[NetworkPeer],
+    vpc_cidr: pulumi.Input[str],
+    s3_cidr_blocks: pulumi.Input[Sequence[str]],
+) -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """The server: port 8080 only from the pods that route traffic and those that scrape
+    ``/metrics``; egress only to DNS (kube-dns) and to HTTPS in the VPC (the interface
+    endpoints: STS for IRSA) and in S3's ranges (the gateway endpoint's prefix list, which a
+    NetworkPolicy cannot name), nothing on the internet."""
     net = k8s.networking.v1
+    serving = _ports(("TCP", SERVING_PORT))
+    ingress = [
+        net.NetworkPolicyIngressRuleArgs(from_=[_peer(p) for p in peers], ports=serving)
+        for peers in (traffic_sources, metrics_scrapers)
+        if peers
+    ]
+    https_to = pulumi.Output.all(vpc_cidr, s3_cidr_blocks).apply(
+        lambda cidrs: _ip_blocks([cidrs[0], *cidrs[1]])
+    )
     return net.NetworkPolicySpecArgs(
         pod_selector=meta.LabelSelectorArgs(match_labels=selector(app_name)),
         policy_types=["Ingress", "Egress"],
-        ingress=[net.NetworkPolicyIngressRuleArgs(ports=_ports(("TCP", SERVING_PORT)))],
+        ingress=ingress,
         egress=[
-            net.NetworkPolicyEgressRuleArgs(ports=_ports(("UDP", 53), ("TCP", 53))),
-            net.NetworkPolicyEgressRuleArgs(ports=_ports(("TCP", 443))),
+            net.NetworkPolicyEgressRuleArgs(
+                to=[
+                    net.NetworkPolicyPeerArgs(
+                        namespace_selector=meta.LabelSelectorArgs(
+                            match_labels={NAMESPACE_NAME_LABEL: DNS_NAMESPACE}
+                        ),
+                        pod_selector=meta.LabelSelectorArgs(match_labels=DNS_POD_LABELS),
+                    )
+                ],
+                ports=_ports(("UDP", 53), ("TCP", 53)),
+            ),
+            net.NetworkPolicyEgressRuleArgs(to=https_to, ports=_ports(("TCP", 443))),
         ],
     )

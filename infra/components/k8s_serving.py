@@ -5,12 +5,15 @@ to an IAM role through IRSA (read the model artifact and nothing else), the work
 Rollouts ``Rollout`` with canary steps and a Prometheus analysis that aborts and rolls back,
 or a plain ``Deployment`` for rolling and all-at-once), stable and canary Services, a
 HorizontalPodAutoscaler (autoscaling/v2), a PodDisruptionBudget and NetworkPolicies (default
-deny; ingress only to the serving port). What each object holds is built by
+deny; the serving port only from the pods that route traffic and scrape metrics; egress only
+to DNS and to HTTPS in the VPC and S3). The artifact is fetched by its pinned S3 version and
+checked against its pinned sha256 where the stack gives them. What each object holds is built by
 :mod:`infra.components.k8s_manifests`; this module only declares resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +46,12 @@ class KubernetesServingArgs:
     """Bucket holding the model artifact."""
     model_key: str
     """Key of the artifact (``.tar.gz``) or prefix (ending in ``/``)."""
+    model_artifact_sha256: str | None
+    """sha256 (64 hex digits) the ``.tar.gz`` must have before it is unpacked; none skips the
+    check."""
+    model_artifact_version_id: str | None
+    """S3 version id of the ``.tar.gz`` to fetch (and the only one the pods may read); none
+    fetches the current object."""
     kms_key_arn: pulumi.Input[str]
     """KMS key the artifact is encrypted with (decrypt through S3 only)."""
     oidc_provider_arn: pulumi.Input[str]
@@ -79,6 +88,14 @@ class KubernetesServingArgs:
     """In-flight requests' time after SIGTERM, seconds."""
     prometheus_address: str
     """Prometheus the canary analysis queries (Rollout only)."""
+    traffic_sources: tuple[manifests.NetworkPeer, ...]
+    """Pods that may connect to the serving port to route requests."""
+    metrics_scrapers: tuple[manifests.NetworkPeer, ...]
+    """Pods that may connect to the serving port to scrape ``/metrics``."""
+    vpc_cidr: pulumi.Input[str]
+    """The VPC's range, where the interface endpoints (STS) live: HTTPS egress allowed."""
+    s3_cidr_blocks: pulumi.Input[Sequence[str]]
+    """S3's ranges (the gateway endpoint's prefix list): HTTPS egress allowed."""
     model_version: int | None = None
     """Model package version the artifact and image belong to, recorded as the label
     ``mlstack.io/model-version`` on the workload and its pods. Default none: not recorded."""
@@ -92,18 +109,25 @@ def model_read_policy(
     key: str,
     kms_key_arn: pulumi.Input[str],
     region: pulumi.Input[str],
+    version_id: str | None = None,
 ) -> pulumi.Output[str]:
-    """Read the model artifact (one object, or the objects under one prefix) and nothing
-    else; decrypt with the stack key only on S3's behalf."""
+    """Read the model artifact (one object, its pinned ``version_id`` only when given, or the
+    objects under one prefix) and nothing else; decrypt with the stack key only on S3's
+    behalf."""
     prefix = key.endswith("/")
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ReadModelArtifact",
-            "Effect": "Allow",
-            "Action": "s3:GetObject",
-            "Resource": object_arn(partition, bucket, key + ("*" if prefix else "")),
-        }
-    ]
+    read: dict[str, Any] = {
+        "Sid": "ReadModelArtifact",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": object_arn(partition, bucket, key + ("*" if prefix else "")),
+    }
+    if version_id is not None:
+        read.update(
+            Sid="ReadPinnedModelArtifactVersion",
+            Action="s3:GetObjectVersion",
+            Condition={"StringEquals": {"s3:VersionId": version_id}},
+        )
+    statements: list[dict[str, Any]] = [read]
     if prefix:
         statements.append(
             {
@@ -135,8 +159,8 @@ class KubernetesServing(pulumi.ComponentResource):
     (``opts.provider``); the workload waits for ``opts.depends_on`` (the Argo Rollouts
     release that installs the CRDs, or the cluster's nodes).
 
-    Raises :class:`ResourceError` when the replica bounds are inverted or a Rollout
-    strategy has no rollback checks to analyse.
+    Raises :class:`ResourceError` when the replica bounds are inverted, a prefix artifact is
+    pinned, or a Rollout strategy has no rollback checks to analyse.
 
     Outputs: ``namespace``, ``workload_kind``, ``stable_service``, ``role_arn``.
     """
@@ -149,6 +173,12 @@ class KubernetesServing(pulumi.ComponentResource):
             raise ResourceError(
                 f"KubernetesServingArgs: min_replicas {args.min_replicas} is above "
                 f"max_replicas {args.max_replicas}",
+                self,
+            )
+        pins = (args.model_artifact_sha256, args.model_artifact_version_id)
+        if args.model_key.endswith("/") and any(pin is not None for pin in pins):
+            raise ResourceError(
+                "KubernetesServingArgs: a sha256 or version id pins one .tar.gz, not a prefix",
                 self,
             )
         if args.strategy.needs_argo_rollouts and not args.strategy.checks:
@@ -200,7 +230,12 @@ class KubernetesServing(pulumi.ComponentResource):
                 args.oidc_provider_arn, args.oidc_issuer, args.namespace, args.app_name
             ),
             policy=model_read_policy(
-                args.partition, args.model_bucket, args.model_key, args.kms_key_arn, region
+                args.partition,
+                args.model_bucket,
+                args.model_key,
+                args.kms_key_arn,
+                region,
+                args.model_artifact_version_id,
             ),
             tags=args.tags,
             parent=self,
@@ -286,6 +321,8 @@ class KubernetesServing(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-ingress",
             metadata=manifests.metadata(app, ns, app),
-            spec=manifests.server_network_spec(app),
+            spec=manifests.server_network_spec(
+                app, args.traffic_sources, args.metrics_scrapers, args.vpc_cidr, args.s3_cidr_blocks
+            ),
             opts=opts,
         )

@@ -95,7 +95,8 @@ class Network(pulumi.ComponentResource):
 
     Raises :class:`ResourceError` for a range outside /16-/20 or 2-3 availability zones.
 
-    Outputs: ``vpc_id``, ``vpc_cidr``, ``private_subnet_ids``, ``workload_security_group_id``.
+    Outputs: ``vpc_id``, ``vpc_cidr``, ``private_subnet_ids``, ``workload_security_group_id``,
+    ``s3_cidr_blocks`` (the S3 gateway endpoint's prefix-list ranges).
     """
 
     def __init__(
@@ -154,12 +155,15 @@ class Network(pulumi.ComponentResource):
         self._flow_logs(name, args, identity.account_id, child)
 
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
+        # The S3 prefix list's ranges: Kubernetes NetworkPolicies cannot name a prefix list.
+        self.s3_cidr_blocks: pulumi.Output[list[str]] = self.s3_endpoint.cidr_blocks
         self.register_outputs(
             {
                 "vpc_id": self.vpc.id,
                 "vpc_cidr": args.cidr,
                 "private_subnet_ids": self.private_subnet_ids,
                 "workload_security_group_id": self.workload_security_group.id,
+                "s3_cidr_blocks": self.s3_cidr_blocks,
             }
         )
 
@@ -221,7 +225,7 @@ class Network(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             )
-        aws.ec2.VpcEndpoint(
+        self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=self.vpc.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),

@@ -3,13 +3,16 @@
 Declares a customer-managed KMS key with yearly rotation, an ECR repository for the serving
 image (scan on push, immutable tags, KMS, lifecycle policy), a SageMaker model package group
 (the model registry) and an S3 bucket for model artifacts and captured data (KMS, versioning,
-public access blocked, TLS only, bucket-owner-enforced ownership).
+public access blocked, TLS only, bucket-owner-enforced ownership, writes under the model and
+capture prefixes only by the principals that own them).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +39,15 @@ class RegistryArgs:
     """Days an overwritten artifact version is kept."""
     kms_deletion_window_days: int
     """Days between scheduling the key's deletion and its destruction (7-30)."""
+    model_prefix: str
+    """Key prefix of model artifacts in the bucket (no trailing slash), e.g. ``models``."""
+    model_writer_arns: Sequence[str]
+    """The only principals that may write or delete under ``model_prefix``; empty: none."""
+    capture_prefix: str | None
+    """Key prefix of captured endpoint traffic, or none when nothing is captured."""
+    capture_writer_arns: pulumi.Input[Sequence[str]]
+    """The only principals that may write or delete under ``capture_prefix`` (the SageMaker
+    execution role); empty: none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource. Default none."""
 
@@ -128,23 +140,81 @@ def kms_key_policy(
     )
 
 
-def tls_only_bucket_policy(bucket_arn: pulumi.Input[str]) -> pulumi.Output[str]:
-    """Deny every request to the bucket that does not use TLS."""
-    return pulumi.Output.json_dumps(
+OBJECT_WRITE_ACTIONS = (
+    "s3:DeleteObject",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObjectVersionTagging",
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectLegalHold",
+    "s3:PutObjectRetention",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectVersionTagging",
+    "s3:ReplicateDelete",
+    "s3:ReplicateObject",
+    "s3:RestoreObject",
+)
+"""Every S3 action that creates, replaces, deletes or relabels an object or a version."""
+
+
+def _deny_writes_but_by(
+    sid: str, bucket_arn: pulumi.Input[str], prefix: str, writers: pulumi.Input[Sequence[str]]
+) -> pulumi.Output[dict[str, Any]]:
+    """Deny every object write under ``prefix`` to all principals but ``writers`` (to all
+    of them when ``writers`` is empty)."""
+
+    def statement(resolved: list[Any]) -> dict[str, Any]:
+        arn, owners = resolved
+        deny: dict[str, Any] = {
+            "Sid": sid,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": list(OBJECT_WRITE_ACTIONS),
+            "Resource": f"{arn}/{prefix}/*",
+        }
+        if owners:
+            deny["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": sorted(owners)}}
+        return deny
+
+    return pulumi.Output.all(bucket_arn, writers).apply(statement)
+
+
+def artifacts_bucket_policy(
+    bucket_arn: pulumi.Input[str],
+    model_prefix: str,
+    model_writer_arns: pulumi.Input[Sequence[str]],
+    capture_prefix: str | None,
+    capture_writer_arns: pulumi.Input[Sequence[str]],
+) -> pulumi.Output[str]:
+    """The artifacts bucket's policy: deny every request without TLS; deny writing or
+    deleting model artifacts to all but ``model_writer_arns``, and captured traffic to all
+    but ``capture_writer_arns``, so nothing else can swap a file under a running stack."""
+    statements: list[Any] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
-        sort_keys=True,
+        _deny_writes_but_by(
+            "DenyModelWritesButByModelWriters", bucket_arn, model_prefix, model_writer_arns
+        ),
+    ]
+    if capture_prefix is not None:
+        statements.append(
+            _deny_writes_but_by(
+                "DenyCaptureWritesButByEndpointRole",
+                bucket_arn,
+                capture_prefix,
+                capture_writer_arns,
+            )
+        )
+    return pulumi.Output.json_dumps(
+        {"Version": "2012-10-17", "Statement": statements}, sort_keys=True
     )
 
 
@@ -291,10 +361,17 @@ class Registry(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        # Named for its first statement; renaming it would replace the bucket's policy.
         aws.s3.BucketPolicy(
             f"{name}-artifacts-tls-only",
             bucket=bucket.id,
-            policy=tls_only_bucket_policy(bucket.arn),
+            policy=artifacts_bucket_policy(
+                bucket.arn,
+                args.model_prefix,
+                list(args.model_writer_arns),
+                args.capture_prefix,
+                args.capture_writer_arns,
+            ),
             opts=child,
         )
         return bucket

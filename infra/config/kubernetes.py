@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import Field, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra.config.types import (
     DnsLabel,
@@ -13,11 +15,36 @@ from infra.config.types import (
     ImageDigest,
     ImageReference,
     ImageTag,
+    LabelKey,
+    LabelValue,
+    NamespaceName,
     Quantity,
     S3Key,
+    S3VersionId,
     Section,
+    Sha256Hex,
     quantity_value,
     raise_all,
+)
+
+CLUSTER_SERVICE_HOST = re.compile(r"[a-z0-9-]+\.([a-z0-9-]+)\.svc(\.cluster\.local)?")
+"""``<service>.<namespace>.svc[.cluster.local]``: a Service inside the cluster."""
+
+
+class NetworkPeerConfig(Section):
+    """Pods allowed to reach the server's port 8080: every pod of ``namespace``, or only those
+    carrying ``podLabels``."""
+
+    namespace: NamespaceName
+    """Namespace of the pods. Required."""
+    pod_labels: Annotated[dict[LabelKey, LabelValue], Field(max_length=10)] = {}
+    """Labels the pods must carry (all of them). Default none: every pod of the namespace."""
+
+
+DEFAULT_TRAFFIC_SOURCES = (
+    NetworkPeerConfig(
+        namespace="ingress-nginx", pod_labels={"app.kubernetes.io/name": "ingress-nginx"}
+    ),
 )
 
 
@@ -35,14 +62,22 @@ class KubernetesServingConfig(Section):
     requires it. Default none."""
     model_artifact: S3Key = "models/model.tar.gz"
     """Model artifact: a key in the artifacts bucket or an ``s3://`` URI. A ``.tar.gz`` is
-    unpacked into /opt/ml/model; a prefix ending in ``/`` is copied as is. The pod's IAM role
-    may read this and nothing else. Default models/model.tar.gz."""
+    unpacked into /opt/ml/model; a prefix ending in ``/`` is copied as is (and cannot be
+    pinned). The pod's IAM role may read this and nothing else. Default models/model.tar.gz."""
     model_version: Annotated[int, Field(ge=1)] | None = None
     """Version of the registry's model package that modelArtifact and imageDigest come from,
     recorded on the workload as the label ``mlstack.io/model-version`` (``mlstack model
     promote`` writes all three with mlstack:model.packageVersion). Default none: the
     workload records no version, which the policy pack reports when SageMaker serves a
     package version beside it."""
+    model_artifact_sha256: Sha256Hex | None = None
+    """sha256 of the ``.tar.gz`` artifact (the model package's digest; ``sha256sum`` prints
+    it). The pod refuses to start when the fetched file differs. Production requires this or
+    modelArtifactVersionId. Default none."""
+    model_artifact_version_id: S3VersionId | None = None
+    """S3 version id of the ``.tar.gz`` artifact: the pod fetches that version only, and its
+    IAM role may read no other. Production requires this or modelArtifactSha256. Default
+    none."""
     min_replicas: Annotated[int, Field(ge=1, le=100)] = 2
     """Fewest pods (HorizontalPodAutoscaler minimum, 1-100). Default 2; production needs 2."""
     max_replicas: Annotated[int, Field(ge=1, le=100)] = 6
@@ -77,6 +112,29 @@ class KubernetesServingConfig(Section):
     public.ecr.aws/aws-cli/aws-cli:2.27.9 (mirror it when the VPC has no NAT)."""
     model_fetcher_image_digest: ImageDigest | None = None
     """``sha256:`` digest pinning that image. Production requires it. Default none."""
+    traffic_sources: Annotated[list[NetworkPeerConfig], Field(max_length=10)] = list(
+        DEFAULT_TRAFFIC_SOURCES
+    )
+    """Pods that route requests to the server (port 8080), as ``{namespace, podLabels}``
+    (0-10); nothing else in the cluster may connect. Default the ingress-nginx controller:
+    namespace ingress-nginx, pods labelled app.kubernetes.io/name: ingress-nginx."""
+    metrics_scrapers: Annotated[list[NetworkPeerConfig], Field(max_length=10)] | None = None
+    """Pods that scrape ``/metrics`` on port 8080, as ``{namespace, podLabels}`` (0-10).
+    Default none: every pod of prometheusAddress's namespace (monitoring for the default
+    address); required when prometheusAddress is not a Service in the cluster."""
+
+    @property
+    def artifact_pinned(self) -> bool:
+        """Whether the artifact is pinned by a sha256 or an S3 version id."""
+        return self.model_artifact_sha256 is not None or self.model_artifact_version_id is not None
+
+    @property
+    def scrapers(self) -> tuple[NetworkPeerConfig, ...]:
+        """metricsScrapers, or every pod of the namespace prometheusAddress names."""
+        if self.metrics_scrapers is not None:
+            return tuple(self.metrics_scrapers)
+        namespace = prometheus_namespace(self.prometheus_address)
+        return (NetworkPeerConfig(namespace=namespace),) if namespace else ()
 
     @model_validator(mode="after")
     def _check_serving(self) -> KubernetesServingConfig:
@@ -95,6 +153,25 @@ class KubernetesServingConfig(Section):
                     "modelArtifact", self.model_artifact, "a .tar.gz file or a prefix ending in /"
                 )
             )
+        if self.model_artifact.endswith("/"):
+            for key in ("model_artifact_sha256", "model_artifact_version_id"):
+                if getattr(self, key) is not None:
+                    errors.append(
+                        FieldError(
+                            to_camel(key),
+                            getattr(self, key),
+                            "pins one .tar.gz artifact: modelArtifact is a prefix",
+                        )
+                    )
+        if self.metrics_scrapers is None and not prometheus_namespace(self.prometheus_address):
+            errors.append(
+                FieldError(
+                    "metricsScrapers",
+                    None,
+                    "name the pods that scrape /metrics: prometheusAddress "
+                    f"({self.prometheus_address}) is not a Service in the cluster",
+                )
+            )
         for resource in ("cpu", "memory"):
             request = getattr(self, f"{resource}_request")
             limit = getattr(self, f"{resource}_limit")
@@ -109,3 +186,11 @@ class KubernetesServingConfig(Section):
                 )
         raise_all(errors)
         return self
+
+
+def prometheus_namespace(address: str) -> str | None:
+    """The namespace of a Prometheus reached as ``http://<service>.<namespace>.svc...``;
+    None for an address outside the cluster."""
+    host = address.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    match = CLUSTER_SERVICE_HOST.fullmatch(host)
+    return match.group(1) if match else None

@@ -96,10 +96,17 @@ def _default_of(field: FieldInfo, inherited: Any = PydanticUndefined) -> str:
         return f"`{str(default).lower()}`"
     value = getattr(default, "value", default)
     if isinstance(value, (list, dict)):
-        return f"`{json.dumps(value)}`"
+        return f"`{json.dumps(value, default=_as_written)}`"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return f"`{value}`"
+
+
+def _as_written(value: Any) -> Any:
+    """A config object inside a default (a list of objects), as a stack file writes it."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, mode="json")
+    raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
 def _describe(field: FieldInfo) -> str:
@@ -111,7 +118,9 @@ def _nested_model(field: FieldInfo) -> tuple[type[BaseModel] | None, bool]:
     """The model inside a field (``X``, ``X | None`` or ``list[X]``) and whether it is a list."""
     annotation = field.annotation
     args = getattr(annotation, "__args__", ()) or ()
-    candidates = [annotation, *args]
+    # An Annotated type (a constrained list) stands for the type it annotates.
+    candidates = [getattr(c, "__origin__", c) if hasattr(c, "__metadata__") else c
+                  for c in (annotation, *args)]  # fmt: skip
     for candidate in candidates:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate, False

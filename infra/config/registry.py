@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from infra.config.types import SageMakerName, Section
+from infra.config.types import IamPrincipalArn, S3Prefix, SageMakerName, Section
 
 
 class RegistryConfig(Section):
@@ -25,3 +25,11 @@ class RegistryConfig(Section):
     kms_deletion_window_days: Annotated[int, Field(ge=7, le=30)] = 30
     """Days between scheduling the KMS key's deletion and its destruction (AWS allows 7-30).
     Default 30."""
+    model_prefix: S3Prefix = "models"
+    """Key prefix of model artifacts in the artifacts bucket. The bucket policy denies
+    writing, overwriting, tagging or deleting objects under it to every principal but
+    modelWriterArns. Default models."""
+    model_writer_arns: Annotated[list[IamPrincipalArn], Field(max_length=20)] = []
+    """IAM roles or users (0-20) that publish model artifacts under modelPrefix (the release
+    pipeline), in the stack's account (mlstack:accountId) when it is set. Default none:
+    nobody may write there until a writer is listed."""

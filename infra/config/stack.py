@@ -233,6 +233,15 @@ class StackConfig(Section):
                         f"not in account {self.account_id}: list it in "
                         "eks.externalAdminPrincipalArns too, after review",
                     )
+        if self.account_id is not None:
+            for index, arn in enumerate(self.registry.model_writer_arns):
+                if arn.split(":")[4] != self.account_id:
+                    yield FieldError(
+                        f"registry.modelWriterArns[{index}]",
+                        arn,
+                        f"a principal of account {self.account_id}: the stack's own release "
+                        "pipeline publishes its models",
+                    )
         if eks.enabled and serving.image_tag is None and serving.image_digest is None:
             yield FieldError(
                 "kubernetes.imageDigest", None, "pin the serving image: set imageDigest or imageTag"
@@ -256,6 +265,24 @@ class StackConfig(Section):
                 yield FieldError(
                     f"kubernetes.{to_camel(key)}", None, "production pins images by digest"
                 )
+        if not serving.artifact_pinned:
+            yield FieldError(
+                "kubernetes.modelArtifactSha256",
+                None,
+                "production pins the model artifact: set modelArtifactSha256 or "
+                "modelArtifactVersionId (from the model package), so a replaced file is "
+                "never loaded",
+            )
+        artifact = serving.model_artifact
+        if not artifact.startswith("s3://") and not artifact.startswith(
+            f"{self.registry.model_prefix}/"
+        ):
+            yield FieldError(
+                "kubernetes.modelArtifact",
+                artifact,
+                f"under registry.modelPrefix ({self.registry.model_prefix}/), where the bucket "
+                "policy lets only registry.modelWriterArns write",
+            )
         if serving.min_replicas < 2:
             yield FieldError(
                 "kubernetes.minReplicas", serving.min_replicas, "production keeps at least 2 pods"

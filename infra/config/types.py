@@ -249,6 +249,25 @@ S3Prefix = worded(
     r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*",
     "a key prefix: letters, digits, _ . - separated by single slashes, no leading slash",
 )
+Sha256Hex = worded(r"[0-9a-f]{64}", "a sha256 digest: 64 lower-case hex digits, without sha256:")
+"""A file's sha256 as ``sha256sum`` prints it."""
+S3VersionId = worded(
+    r"(?!null$)[A-Za-z0-9._+/=-]{1,1024}",
+    "an S3 version id (1-1024 letters, digits and . _ + / = -, not null): "
+    "aws s3api head-object --bucket B --key K prints it",
+)
+"""An object version id of a versioned bucket; ``null`` (an object written before
+versioning) pins nothing."""
+LabelKey = worded(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    "a Kubernetes label key, e.g. app.kubernetes.io/name",
+)
+LabelValue = worded(
+    r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?",
+    "a Kubernetes label value: up to 63 letters, digits, - _ ., starting and ending with a "
+    "letter or digit",
+)
 Cidr = worded(r"([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}", "an IPv4 CIDR block, e.g. 10.0.0.0/16")
 IamPrincipalArn = worded(
     r"arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@/_-]+",
@@ -259,6 +278,11 @@ DnsLabel = worded(
     "1-40 lower-case letters, digits and hyphens, starting and ending with a letter or digit",
 )
 """A Kubernetes object name usable as a label value and in derived names."""
+NamespaceName = worded(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a Kubernetes namespace: 1-63 lower-case letters, digits and hyphens, starting and ending "
+    "with a letter or digit",
+)
 Email = worded(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an e-mail address, e.g. oncall@example.com")
 HttpUrl = worded(r"https?://[^\s]+", "an http:// or https:// URL")
 HttpsUrl = worded(

@@ -16,7 +16,8 @@ service's format, a physical name where the provider auto-names (logical name pl
 7-character suffix derived from the URN, so plans are reproducible), and a few type-specific
 outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources get IDs in
 AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
-is built from its issuer URL; a launch template is at version 1. Kubernetes objects (and Helm
+is built from its issuer URL; a launch template is at version 1; a gateway endpoint's prefix
+list holds :data:`S3_PREFIX_LIST_CIDRS`. Kubernetes objects (and Helm
 releases) come back with their inputs. An invoke without a canned answer fails the plan,
 naming the token, instead of returning nothing.
 """
@@ -47,6 +48,8 @@ PREBUILT_IMAGE_ACCOUNTS: dict[str, dict[str, str]] = {
         "eu-central-1": "048819808253",
     },
 }
+S3_PREFIX_LIST_CIDRS = ("3.5.0.0/19", "52.216.0.0/15", "54.231.0.0/16")
+"""Ranges of a gateway endpoint's prefix list (S3's in us-east-1, abridged), in every region."""
 FALLBACK_PREBUILT_ACCOUNT = "000000000000"
 """Account shown for a prebuilt image whose registry account is not in the table above."""
 
@@ -279,6 +282,8 @@ class OfflineMocks(Mocks):
             return {"status": "ACTIVE"}
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and state.get("vpcEndpointType") == "Gateway":
+            return {"prefixListId": f"pl-{_suffix(name)}", "cidrBlocks": list(S3_PREFIX_LIST_CIDRS)}
         return {}
 
     def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:

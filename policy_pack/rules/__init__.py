@@ -7,7 +7,7 @@ plan; ``policy_pack/__main__.py`` wraps the same functions as CrossGuard policie
 
 from __future__ import annotations
 
-from policy_pack.rules import access, aws, aws_stack, delivery, kubernetes
+from policy_pack.rules import access, aws, aws_stack, delivery, kubernetes, kubernetes_network
 from policy_pack.rules.base import (
     Inputs,
     Resource,
@@ -19,8 +19,17 @@ from policy_pack.rules.base import (
     Violation,
 )
 
-RESOURCE_RULES: tuple[ResourceRule, ...] = (*aws.RULES, *access.RULES, *kubernetes.RULES)
-STACK_RULES: tuple[StackRule, ...] = (*aws_stack.RULES, *delivery.RULES)
+RESOURCE_RULES: tuple[ResourceRule, ...] = (
+    *aws.RULES,
+    *access.RULES,
+    *kubernetes.RULES,
+    *kubernetes_network.RESOURCE_RULES,
+)
+STACK_RULES: tuple[StackRule, ...] = (
+    *aws_stack.RULES,
+    *delivery.RULES,
+    *kubernetes_network.STACK_RULES,
+)
 RULES: tuple[Rule, ...] = (*RESOURCE_RULES, *STACK_RULES)
 
 

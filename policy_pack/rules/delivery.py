@@ -7,6 +7,7 @@ the same name, and be watched for drift wherever its traffic is captured.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from policy_pack.rules.base import (
     names_of,
     number,
     pod_spec,
+    policy_statements,
     strings,
 )
 
@@ -371,6 +373,83 @@ def _same_model_version(
             )
 
 
+# --- artifact write protection ---------------------------------------------------------------
+
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+OWNER_CONDITIONS = ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike")
+"""Negated operators that exempt named principals (``aws:PrincipalArn``) from a Deny."""
+
+
+def _fetched_objects(workload: Resource) -> list[tuple[str, str]]:
+    """``(bucket, key)`` of every S3 object a workload's init containers fetch."""
+    spec = pod_spec(workload.type, workload.inputs) or {}
+    found = []
+    for container in as_list(spec.get("initContainers")):
+        words = strings(get(container, "command")) + strings(get(container, "args"))
+        for word in words:
+            if word.startswith("s3://"):
+                bucket, _, key = word.removeprefix("s3://").partition("/")
+                found.append((bucket, key))
+        if "--bucket" in words[:-1] and "--key" in words[:-1]:
+            found.append((words[words.index("--bucket") + 1], words[words.index("--key") + 1]))
+    return found
+
+
+def _denies_writes(statement: Mapping[str, Any], bucket: str, key: str) -> bool:
+    """A Deny of PutObject on ``bucket/key`` to everyone but principals named by ARN."""
+    if statement.get("Effect") != "Deny" or get(statement, "Principal") not in ("*", {"AWS": "*"}):
+        return False
+    actions = strings(statement.get("Action"))
+    if not any(a in ("s3:*", "s3:Put*", "s3:PutObject*", "s3:PutObject") for a in actions):
+        return False
+    target = f"{bucket}/{key}"
+    if not any(
+        fnmatch.fnmatchcase(target, r.split(":::", 1)[-1])
+        for r in strings(statement.get("Resource"))
+    ):
+        return False
+    condition = statement.get("Condition")
+    if condition is None:
+        return True
+    if not isinstance(condition, Mapping) or set(condition) - set(OWNER_CONDITIONS):
+        return False
+    return all(
+        isinstance(test, Mapping) and set(test) == {"aws:PrincipalArn"}
+        for test in condition.values()
+    )
+
+
+def _artifact_write_protected(
+    resources: Sequence[Resource], _: StackContext
+) -> Iterable[Violation]:
+    policies = _of(resources, BUCKET_POLICY)
+    for workload in resources:
+        if not is_kubernetes_workload(workload.type):
+            continue
+        for bucket, key in _fetched_objects(workload):
+            if is_unknown(bucket) or is_unknown(key):
+                continue
+            guarding = [p for p in policies if _matches(p.inputs.get("bucket"), {bucket})]
+            if not guarding:
+                continue  # a bucket outside the stack: the pinned version or digest protects it
+            statements = [
+                s
+                for p in guarding
+                if not is_unknown(p.inputs.get("policy"))
+                for s in policy_statements(p.inputs.get("policy"))
+            ]
+            if any(is_unknown(p.inputs.get("policy")) for p in guarding) or any(
+                _denies_writes(s, bucket, key) for s in statements
+            ):
+                continue
+            yield Violation(
+                workload.urn,
+                f"s3://{bucket}/{key} may be overwritten by any principal allowed s3:PutObject: "
+                "deny writes under the model prefix in the bucket policy to all but the model "
+                "writers",
+            )
+
+
 def _declared_tier(resources: Sequence[Resource], context: StackContext) -> Iterable[Violation]:
     configured = context.configured_environment
     if configured is not None and configured != context.environment:
@@ -441,6 +520,15 @@ RULES: tuple[StackRule, ...] = (
         fix="promote with `mlstack model promote STACK --version N`, which sets "
         "mlstack:model.packageVersion and mlstack:kubernetes.modelVersion, modelArtifact and "
         "imageDigest together",
+    ),
+    StackRule(
+        name="production-model-artifact-write-protected",
+        description="The bucket policy of a stack's own bucket denies writing the model "
+        "artifact an EKS workload fetches to all but named principals.",
+        check=_artifact_write_protected,
+        fix="list the release role in mlstack:registry.modelWriterArns and keep "
+        "mlstack:kubernetes.modelArtifact under mlstack:registry.modelPrefix",
+        scope=Scope.PRODUCTION,
     ),
     StackRule(
         name="drift-monitoring-with-capture",

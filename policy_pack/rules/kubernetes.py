@@ -4,6 +4,7 @@ CKV_K8S checks. Container-level settings win over pod-level ones, as in Kubernet
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -133,6 +134,58 @@ def _no_token_automount(type_token: str, inputs: Inputs) -> Iterable[str]:
     if spec is not None and not is_false(spec.get("automountServiceAccountToken")):
         yield "the pod mounts a Kubernetes API token it does not need: set " + (
             "automountServiceAccountToken=false (IRSA's web identity token is mounted anyway)"
+        )
+
+
+SHA256_ENV = "MODEL_ARTIFACT_SHA256"
+"""Environment variable through which a later init container receives the artifact's pinned
+sha256 and verifies the fetched file before anything reads it (the kit's unpack step)."""
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _command_line(container: Mapping[str, Any]) -> list[str]:
+    return strings(container.get("command")) + strings(container.get("args"))
+
+
+def _fetches_from_s3(words: list[str]) -> bool:
+    text = " ".join(words)
+    return "s3://" in text or "get-object" in words or " s3 cp " in f" {text} "
+
+
+def _version_pinned(words: list[str]) -> bool:
+    text = " ".join(words)
+    if "--version-id" in words:
+        index = words.index("--version-id")
+        value = words[index + 1] if index + 1 < len(words) else ""
+        return is_unknown(value) or (bool(value) and not value.startswith("-"))
+    return re.search(r"--version-id[ =][^\s-]", text) is not None
+
+
+def _verifies_sha256(container: Mapping[str, Any]) -> bool:
+    for variable in as_list(container.get("env")):
+        if get(variable, "name") == SHA256_ENV:
+            value = get(variable, "value")
+            return is_unknown(value) or (
+                isinstance(value, str) and bool(SHA256_HEX.fullmatch(value))
+            )
+    return "sha256sum -c" in " ".join(_command_line(container))
+
+
+def _artifact_pinned(type_token: str, inputs: Inputs) -> Iterable[str]:
+    spec = pod_spec(type_token, inputs)
+    init = [
+        c for c in as_list(spec.get("initContainers") if spec else None) if isinstance(c, Mapping)
+    ]
+    for index, container in enumerate(init):
+        words = _command_line(container)
+        if not _fetches_from_s3(words) or _version_pinned(words):
+            continue
+        if any(_verifies_sha256(later) for later in init[index:]):
+            continue
+        shown = next((w for w in words if "s3://" in w), "an S3 object")
+        yield f"init container '{container.get('name', '?')}' copies {shown} unpinned: " + (
+            "a file replaced in the bucket would be loaded by the next pod; fetch it by "
+            "--version-id or verify its sha256 before the server starts"
         )
 
 
@@ -319,6 +372,15 @@ RULES: tuple[ResourceRule, ...] = (
         resource_types=(SERVICE,),
         check=_service_not_exposed,
         fix="use type ClusterIP; route outside traffic through the cluster's ingress",
+    ),
+    _rule(
+        "k8s-model-artifact-pinned",
+        "Pods that fetch their model from S3 fetch one pinned version (--version-id) or "
+        "verify its sha256 before the server starts.",
+        _artifact_pinned,
+        "set mlstack:kubernetes.modelArtifactSha256 or mlstack:kubernetes.modelArtifactVersionId "
+        "(from the model package) for a .tar.gz artifact",
+        None,
     ),
     _rule(
         "k8s-image-digest",

@@ -3,6 +3,7 @@ models (``make config-docs``): stale copies, a split table or an undocumented ke
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -32,10 +33,16 @@ def _section(text: str) -> str:
     return text[text.index(START) + len(START) : text.index(END)]
 
 
+@functools.cache
+def _map_keys() -> frozenset[str]:
+    """Keys whose value is a map of free-form names (tags, pod labels), not of config keys."""
+    return frozenset(key for key, kind, *_ in reference_rows() if kind.startswith("map of"))
+
+
 def _keys(prefix: str, value: Any) -> Iterator[str]:
     """Every key path a stack file sets, lists of objects as ``key[].field``."""
     yield prefix
-    if isinstance(value, dict) and not prefix.endswith(":tags"):
+    if isinstance(value, dict) and prefix not in _map_keys():
         for key, inner in value.items():
             yield from _keys(f"{prefix}.{key}", inner)
     elif isinstance(value, list):

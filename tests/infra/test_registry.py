@@ -90,9 +90,25 @@ def test_artifacts_bucket_is_versioned_private_and_tls_only(plan: Plan) -> None:
     ownership = only(plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
     assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
     policy = json.loads(only(plan, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
-    (deny,) = policy["Statement"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    deny = statements["DenyInsecureTransport"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_only_the_owners_write_models_and_captured_traffic(plan: Plan) -> None:
+    policy = json.loads(only(plan, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    models = statements["DenyModelWritesButByModelWriters"]
+    assert models["Resource"].endswith("/models/*") and "s3:PutObject" in models["Action"]
+    assert models["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::123456789012:role/mlstack-model-release"
+    ]
+    capture = statements["DenyCaptureWritesButByEndpointRole"]
+    assert capture["Resource"].endswith("/data-capture/*")
+    (writer,) = capture["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    model = plan.of_type("aws:sagemaker/model:Model")[0]
+    assert writer == model.inputs["executionRoleArn"], "the endpoint's own execution role"
 
 
 def test_every_taggable_resource_carries_the_stack_tags(plan: Plan) -> None:

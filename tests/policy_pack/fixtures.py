@@ -332,6 +332,64 @@ ACCESS_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"spec": {"type": "LoadBalancer", "ports": [{"port": 80.0}]}},
     ),
 }
+ROUTERS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+}
+SERVER_NETWORK_POLICY: dict[str, Any] = {
+    "metadata": {"name": "model-server", "namespace": "serving"},
+    "spec": {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "model-server"}},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": [ROUTERS], "ports": [{"protocol": "TCP", "port": 8080.0}]}],
+        "egress": [
+            {
+                "to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}],
+                "ports": [{"protocol": "TCP", "port": 443.0}],
+            }
+        ],
+    },
+}
+INGRESS: dict[str, Any] = {
+    "metadata": {"name": "model-server", "namespace": "serving"},
+    "spec": {
+        "rules": [
+            {
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/invocations",
+                            "pathType": "Exact",
+                            "backend": {
+                                "service": {"name": "model-server", "port": {"number": 8080.0}}
+                            },
+                        }
+                    ]
+                }
+            }
+        ]
+    },
+}
+ACCESS_CASES.update(
+    {
+        "k8s-network-policy-scoped": (
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            SERVER_NETWORK_POLICY,
+            # the attack of issue 12: port 8080 open to every pod of the cluster
+            _with(SERVER_NETWORK_POLICY, lambda i: i["spec"]["ingress"][0].pop("from")),
+        ),
+        "k8s-ingress-metrics-private": (
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            INGRESS,
+            _with(
+                INGRESS,
+                lambda i: i["spec"]["rules"][0]["http"]["paths"][0].update(
+                    path="/", pathType="Prefix"
+                ),
+            ),
+        ),
+    }
+)
 RESOURCE_CASES.update(ACCESS_CASES)
 
 
@@ -416,4 +474,32 @@ POD_LEVEL_CASES: dict[str, dict[str, Any]] = {
         lambda spec: spec.update(volumes=[{"name": "docker", "hostPath": {"path": "/var/run"}}])
     ),
 }
+FETCH_MODEL: dict[str, Any] = {
+    **HARDENED_CONTAINER,
+    "name": "fetch-model",
+    "command": ["aws"],
+    "args": ["s3", "cp", "s3://artifacts/models/churn/model.tar.gz", "/model-archive/m.tar.gz"],
+}
+UNPACK_MODEL: dict[str, Any] = {
+    **HARDENED_CONTAINER,
+    "name": "unpack-model",
+    "command": ["python3", "-c", "...", "/model-archive/m.tar.gz", "/opt/ml/model"],
+    "env": [{"name": "MODEL_ARTIFACT_SHA256", "value": "c" * 64}],
+}
+UNPINNED_UNPACK = {k: v for k, v in UNPACK_MODEL.items() if k != "env"}
+PINNED_BY_VERSION = {
+    **FETCH_MODEL,
+    "args": [
+        "s3api", "get-object", "--bucket", "artifacts", "--key", "models/churn/model.tar.gz",
+        "--version-id", "3HL4kqtJlcpXroDTDmJ", "/model-archive/m.tar.gz",
+    ],
+}  # fmt: skip
+
+
+def with_init(*init: dict[str, Any]) -> dict[str, Any]:
+    """The hardened rollout with ``init`` containers before the server."""
+    return _pod(lambda spec: spec.update(initContainers=[copy.deepcopy(c) for c in init]))
+
+
+POD_LEVEL_CASES["k8s-model-artifact-pinned"] = with_init(FETCH_MODEL, UNPINNED_UNPACK)
 KUBERNETES_CASES.update(POD_LEVEL_CASES)

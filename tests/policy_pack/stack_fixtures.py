@@ -128,6 +128,14 @@ def compliant_stack() -> list[Resource]:
         ),
         _r("kubernetes:argoproj.io/v1alpha1:Rollout", "serving", rollout(HARDENED_CONTAINER)),
         _r(
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+            "serving-default-deny",
+            {
+                "metadata": {"name": "default-deny", "namespace": "serving"},
+                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            },
+        ),
+        _r(
             "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
             "serving-hpa",
             {"spec": {"minReplicas": 2.0, "maxReplicas": 6.0}},
@@ -182,6 +190,7 @@ def serve_versions(resources: list[Resource], sagemaker: int, eks: str | None) -
     resources = edit("config", _set(["productionVariants", 0, "modelName"], "model-1"))(resources)
     return edit("serving", _set(["metadata", "labels"], labels))(resources)
 
+MODEL_URI = "s3://artifacts-1/models/m.tar.gz"
 
 STACK_CASES: dict[str, Edit] = {
     # rule name: an edit of the compliant stack that violates it
@@ -213,4 +222,17 @@ STACK_CASES: dict[str, Edit] = {
     ),
     "drift-monitoring-with-capture": drop("drift-schedule"),
     "serving-paths-same-model-version": lambda resources: serve_versions(resources, 5, "3"),
+    # the serving pods fetch their model from the stack's bucket, whose policy only asks TLS
+    "production-model-artifact-write-protected": edit(
+        "serving",
+        _set(
+            ["spec", "template", "spec", "initContainers"],
+            [{"name": "fetch-model", "command": ["aws"], "args": ["s3", "cp", MODEL_URI, "/m"]}],
+        ),
+    ),
+    # a "default deny" that selects only some pods leaves the others open
+    "k8s-namespace-default-deny": edit(
+        "serving-default-deny",
+        _set(["spec", "podSelector"], {"matchLabels": {"app.kubernetes.io/name": "other"}}),
+    ),
 }

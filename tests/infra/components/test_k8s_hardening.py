@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from infra.components.k8s_manifests import MODEL_DIR, SERVING_PORT
+from infra.components.k8s_manifests import (
+    MODEL_DIR,
+    NAMESPACE_NAME_LABEL,
+    SERVING_PORT,
+    SHA256_ENV,
+)
+from mlstack.offline.mocks import S3_PREFIX_LIST_CIDRS
 from mlstack.offline.plan import Plan
 from tests.infra.eks_plans import objects, workloads
 
@@ -73,11 +79,19 @@ def test_server_follows_the_serving_image_contract(plan: Plan) -> None:
             assert server[probe]["httpGet"]["port"] == "http"
 
 
+def _fetched_key(fetch: dict[str, Any]) -> str:
+    """``bucket/key`` the fetch container reads (``s3 cp`` URI or ``s3api get-object``)."""
+    args = fetch["args"]
+    if args[:2] == ["s3api", "get-object"]:
+        return f"{args[args.index('--bucket') + 1]}/{args[args.index('--key') + 1]}"
+    assert args[:2] == ["s3", "cp"]
+    return next(a for a in args if a.startswith("s3://")).removeprefix("s3://")
+
+
 def test_model_is_copied_into_the_pod_before_the_server_starts(plan: Plan) -> None:
     for pod in _pods(plan):
         fetch = pod["initContainers"][0]
-        assert fetch["command"] == ["aws"] and fetch["args"][:2] == ["s3", "cp"]
-        assert any(a.startswith("s3://") for a in fetch["args"])
+        assert fetch["command"] == ["aws"] and _fetched_key(fetch)
         written = {m["mountPath"] for c in pod["initContainers"] for m in c["volumeMounts"]}
         assert MODEL_DIR in written
         model = next(v for v in pod["volumes"] if v["name"] == "model")
@@ -120,13 +134,48 @@ def test_tag_pinned_images_are_always_pulled(staging_eks_plan: Plan) -> None:
                 assert not container["image"].endswith(":latest")
 
 
-def test_network_policy_admits_only_the_serving_port(plan: Plan) -> None:
+def test_production_fetches_the_pinned_version_and_verifies_its_sha256(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    (pod,) = _pods(shipped_plans["production"])
+    fetch, unpack = pod["initContainers"]
+    assert fetch["args"][:2] == ["s3api", "get-object"]
+    version = fetch["args"][fetch["args"].index("--version-id") + 1]
+    assert version == "Fz3kQ0d1tOq6yXJp9wq2uJcV7rK1m8Lh"
+    env = {e["name"]: e["value"] for e in unpack["env"]}
+    assert len(env[SHA256_ENV]) == 64
+    assert unpack["command"][:2] == ["python3", "-c"] and SHA256_ENV in unpack["command"][2]
+
+
+def _namespace_peer(rule: dict[str, Any]) -> list[str]:
+    return [p["namespaceSelector"]["matchLabels"][NAMESPACE_NAME_LABEL] for p in rule["from"]]
+
+
+def test_network_policy_admits_only_routers_and_scrapers(plan: Plan) -> None:
     policies = {p["metadata"]["name"]: p["spec"] for p in _kind(plan, "NetworkPolicy")}
     assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     (server,) = [p for name, p in policies.items() if name != "default-deny"]
-    assert server["ingress"] == [{"ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]
-    egress_ports = {p["port"] for rule in server["egress"] for p in rule["ports"]}
-    assert egress_ports == {53, 443}
+    routers, scrapers = server["ingress"]
+    for rule in (routers, scrapers):
+        assert rule["ports"] == [{"protocol": "TCP", "port": SERVING_PORT}]
+        assert rule["from"] and all("ipBlock" not in peer for peer in rule["from"])
+    assert _namespace_peer(routers) == ["ingress-nginx"]
+    assert _namespace_peer(scrapers) == ["monitoring"]
+
+
+def test_network_policy_lets_pods_reach_only_dns_and_https_in_the_vpc_and_s3(
+    plan: Plan,
+) -> None:
+    (server,) = [p["spec"] for p in _kind(plan, "NetworkPolicy") if p["spec"].get("egress")]
+    dns, https = server["egress"]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    (kube_dns,) = dns["to"]
+    assert kube_dns["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert https["ports"] == [{"protocol": "TCP", "port": 443}]
+    (vpc,) = plan.of_type("aws:ec2/vpc:Vpc")
+    cidrs = [peer["ipBlock"]["cidr"] for peer in https["to"]]
+    assert cidrs == [vpc.inputs["cidrBlock"], *S3_PREFIX_LIST_CIDRS]
+    assert not any(c.endswith("/0") for c in cidrs)
 
 
 def test_autoscaler_and_disruption_budget_target_the_workload(plan: Plan) -> None:
@@ -177,8 +226,11 @@ def test_service_account_assumes_a_role_that_reads_only_the_model(plan: Plan) ->
         if r.name.startswith("serving-model-reader")
     ]
     actions = {s["Action"] for s in inline["Statement"]}
-    assert actions <= {"s3:GetObject", "s3:ListBucket", "kms:Decrypt"}
+    assert actions <= {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "kms:Decrypt"}
     fetch = pod["initContainers"][0]
-    source = next(a for a in fetch["args"] if a.startswith("s3://")).removeprefix("s3://")
-    get = next(s for s in inline["Statement"] if s["Action"] == "s3:GetObject")
-    assert get["Resource"].removeprefix("arn:aws:s3:::").rstrip("*") == source
+    get = next(s for s in inline["Statement"] if s["Action"].startswith("s3:GetObject"))
+    assert get["Resource"].removeprefix("arn:aws:s3:::").rstrip("*") == _fetched_key(fetch)
+    if "--version-id" in fetch["args"]:
+        version = fetch["args"][fetch["args"].index("--version-id") + 1]
+        assert get["Action"] == "s3:GetObjectVersion"
+        assert get["Condition"] == {"StringEquals": {"s3:VersionId": version}}

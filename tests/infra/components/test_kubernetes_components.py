@@ -14,6 +14,7 @@ import pytest
 from infra.components.argo_rollouts import ArgoRollouts, ArgoRolloutsArgs
 from infra.components.cluster import ADDON_VERSIONS, Cluster, ClusterArgs
 from infra.components.errors import ResourceError
+from infra.components.k8s_manifests import NetworkPeer
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.config.eks import CapacityType, EndpointAccess
 from infra.config.rollout import RollbackAlarm, RollbackMetric, RolloutPolicy, RolloutStrategy
@@ -161,6 +162,12 @@ def serving_args(rollout: RolloutStrategy, **changes: Any) -> KubernetesServingA
         "drain_seconds": 10,
         "graceful_timeout_seconds": 20,
         "prometheus_address": "http://prometheus.monitoring",
+        "model_artifact_sha256": None,
+        "model_artifact_version_id": None,
+        "traffic_sources": (NetworkPeer("ingress", {"app": "router"}),),
+        "metrics_scrapers": (NetworkPeer("monitoring"),),
+        "vpc_cidr": "10.1.0.0/16",
+        "s3_cidr_blocks": ["52.216.0.0/15"],
     }
     return KubernetesServingArgs(**{**fields, **changes})
 
