@@ -32,10 +32,14 @@ def _section(text: str) -> str:
     return text[text.index(START) + len(START) : text.index(END)]
 
 
+FREE_FORM_MAPS = (":tags", "retraining.hyperparameters", "explainability.watchedFeatures")
+"""Keys whose value maps names the user chooses (documented as one key)."""
+
+
 def _keys(prefix: str, value: Any) -> Iterator[str]:
     """Every key path a stack file sets, lists of objects as ``key[].field``."""
     yield prefix
-    if isinstance(value, dict) and not prefix.endswith(":tags"):
+    if isinstance(value, dict) and not prefix.endswith(FREE_FORM_MAPS):
         for key, inner in value.items():
             yield from _keys(f"{prefix}.{key}", inner)
     elif isinstance(value, list):
