@@ -7,7 +7,7 @@ plan; ``policy_pack/__main__.py`` wraps the same functions as CrossGuard policie
 
 from __future__ import annotations
 
-from policy_pack.rules import access, aws, aws_stack, delivery, kubernetes
+from policy_pack.rules import access, aws, aws_stack, delivery, kubernetes, loop
 from policy_pack.rules.base import (
     Inputs,
     Resource,
@@ -19,7 +19,12 @@ from policy_pack.rules.base import (
     Violation,
 )
 
-RESOURCE_RULES: tuple[ResourceRule, ...] = (*aws.RULES, *access.RULES, *kubernetes.RULES)
+RESOURCE_RULES: tuple[ResourceRule, ...] = (
+    *aws.RULES,
+    *access.RULES,
+    *loop.RULES,
+    *kubernetes.RULES,
+)
 STACK_RULES: tuple[StackRule, ...] = (*aws_stack.RULES, *delivery.RULES)
 RULES: tuple[Rule, ...] = (*RESOURCE_RULES, *STACK_RULES)
 
