@@ -7,11 +7,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from infra.components.drift import HOURLY
 from infra.config.model import ModelConfig
 
 DRIFT_TRIGGER = "data-drift alarm OK -> ALARM"
 MANUAL_TRIGGER = "mlstack pipeline start"
+HOURLY = "hourly"
+"""Model Monitor schedules run every hour (the program's monitoring schedules)."""
 
 
 def _settings(resolved: ModelConfig | Mapping[str, Any]) -> ModelConfig:
