@@ -200,6 +200,7 @@ def _retraining(model: str, group: str, settings: RetrainingConfig, region: str)
         StoppingCondition,
     )
     from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.properties import PropertyFile
@@ -235,8 +236,6 @@ def _retraining(model: str, group: str, settings: RetrainingConfig, region: str)
         )
 
     def s3_out(name: str, local: str) -> Any:
-        from sagemaker.core.workflow.execution_variables import ExecutionVariables
-
         uri = _uri(bucket, *run_prefix, ExecutionVariables.PIPELINE_EXECUTION_ID, name)
         return ProcessingOutput(
             output_name=name,
@@ -255,6 +254,10 @@ def _retraining(model: str, group: str, settings: RetrainingConfig, region: str)
             inputs=[code_input(GATE_SCRIPT)],
             outputs=[s3_out("gate", "/opt/ml/processing/gate")],
             arguments=[
+                "--pipeline-name",
+                ExecutionVariables.PIPELINE_NAME,
+                "--execution-arn",
+                ExecutionVariables.PIPELINE_EXECUTION_ARN,
                 "--min-interval-hours",
                 str(settings.min_interval_hours),
                 "--trigger-reason",
