@@ -95,6 +95,7 @@ AUTONAME_PROPERTY: dict[str, str] = {
     "aws:ec2/securityGroup:SecurityGroup": "name",
     "aws:kms/alias:Alias": "name",
     "aws:scheduler/schedule:Schedule": "name",
+    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
     "aws:cloudwatch/eventRule:EventRule": "name",
     # pulumi-aws-native (CloudControl) resources name themselves the same way.
     "aws-native:sagemaker:ModelQualityJobDefinition": "jobDefinitionName",
