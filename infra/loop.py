@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 
@@ -22,11 +21,9 @@ from infra.components.model_monitors import (
     QualitySettings,
 )
 from infra.components.retraining import Retraining, RetrainingArgs
-from infra.config.errors import STACK_CONFIG_DIR, ConfigError, Problem, project_key
+from infra.config.errors import ConfigError, Problem, project_key
 from infra.config.model import ModelConfig
-
-PIPELINES_DIR = Path(STACK_CONFIG_DIR) / "pipelines"
-"""Generated pipeline definitions, relative to the project root (the program's cwd)."""
+from infra.config.retraining import definition_file
 
 
 @dataclass(frozen=True)
@@ -75,8 +72,9 @@ def image_repository_arn(partition: pulumi.Input[str], image_uri: str) -> pulumi
     )
 
 
-def _definition(stack: str, model: str, suffix: str, key: str) -> str:
-    path = PIPELINES_DIR / f"{stack}-{model}{suffix}.json"
+def _definition(stack: str, model: str, kind: str, key: str) -> str:
+    # Relative to the project root: the program's working directory.
+    path = definition_file(stack, model, kind)
     if not path.exists():
         raise ConfigError.of(
             stack,
@@ -105,7 +103,7 @@ def declare_model_loop(name: str, model: ModelConfig, platform: LoopPlatform) ->
             f"{name}-retraining",
             RetrainingArgs(
                 model=name,
-                definition=_definition(platform.stack, name, "", "model.retraining"),
+                definition=_definition(platform.stack, name, "retraining", "model.retraining"),
                 partition=platform.partition,
                 model_package_group_name=group,
                 artifacts_bucket=platform.artifacts_bucket,
@@ -144,7 +142,7 @@ def declare_model_loop(name: str, model: ModelConfig, platform: LoopPlatform) ->
             f"{name}-batch",
             BatchInferenceArgs(
                 model=name,
-                definition=_definition(platform.stack, name, "-batch", "model.batch"),
+                definition=_definition(platform.stack, name, "batch", "model.batch"),
                 partition=platform.partition,
                 model_package_group_name=group,
                 package_version=model.package_version,

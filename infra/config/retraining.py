@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from infra.config.errors import STACK_CONFIG_DIR
 from infra.config.types import (
     EcrImageUri,
     FieldError,
@@ -18,6 +20,16 @@ from infra.config.types import (
     TrainingInstanceType,
     raise_all,
 )
+
+PIPELINES_DIR = Path(STACK_CONFIG_DIR) / "pipelines"
+"""Generated pipeline definitions, relative to the project root."""
+
+
+def definition_file(stack: str, model: str, kind: str = "retraining") -> Path:
+    """``stacks/pipelines/<stack>-<model>.json`` (retraining) or ``...-<kind>.json``."""
+    suffix = "" if kind == "retraining" else f"-{kind}"
+    return PIPELINES_DIR / f"{stack}-{model}{suffix}.json"
+
 
 HYPERPARAMETER_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
 MIN_INTERVAL_LIMIT_HOURS = 720

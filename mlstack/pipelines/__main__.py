@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mlstack.pipelines.definitions import PIPELINES_DIR, stack_pipelines
+from infra.config.retraining import PIPELINES_DIR
+from mlstack.pipelines.definitions import stack_pipelines
 from mlstack.project import PROJECT_ROOT
 
 

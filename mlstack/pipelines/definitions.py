@@ -42,11 +42,7 @@ from typing import Any
 
 from infra.config.batch import BatchConfig
 from infra.config.model import ModelConfig
-from infra.config.retraining import RetrainingConfig
-
-PIPELINES_DIR = Path("stacks") / "pipelines"
-"""Where the generated definitions live, relative to the project root."""
-DEFINITION_VERSION = "2020-12-01"
+from infra.config.retraining import RetrainingConfig, definition_file
 
 ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/mlstack-pipeline-execution-role"
 """Literal role given to SDK classes that accept no parameter for it; every occurrence is
@@ -73,12 +69,6 @@ class GeneratedPipeline:
 
     def text(self) -> str:
         return json.dumps(self.definition, indent=2, sort_keys=True) + "\n"
-
-
-def definition_path(stack: str, model: str, kind: str = "retraining") -> Path:
-    """``stacks/pipelines/<stack>-<model>.json``, or ``...-batch.json`` for batch."""
-    suffix = "" if kind == "retraining" else f"-{kind}"
-    return PIPELINES_DIR / f"{stack}-{model}{suffix}.json"
 
 
 @contextmanager
@@ -472,14 +462,14 @@ def model_pipelines(
     if settings.retraining.enabled:
         generated.append(
             GeneratedPipeline(
-                definition_path(stack, model),
+                definition_file(stack, model),
                 retraining_definition(model, group, settings.retraining, region),
             )
         )
     if settings.batch.enabled:
         generated.append(
             GeneratedPipeline(
-                definition_path(stack, model, "batch"),
+                definition_file(stack, model, "batch"),
                 batch_definition(model, settings.batch, region),
             )
         )
