@@ -140,3 +140,15 @@ def test_monitors_are_aws_native_with_schedules_and_alarms(plan: Plan) -> None:
 def test_staging_declares_no_loop(shipped_plans: dict[str, Plan]) -> None:
     names = {r.name for r in shipped_plans["staging"].resources}
     assert not {n for n in names if n.startswith(f"{MODEL}-")}
+
+
+def test_a_missing_definition_names_the_fix(project_copy: Any) -> None:
+    from typer.testing import CliRunner
+
+    from mlstack.cli.app import app
+
+    (project_copy / "stacks/pipelines/production-churn-classifier.json").unlink()
+    result = CliRunner().invoke(app, ["plan", "production", "--project-dir", str(project_copy)])
+    assert result.exit_code == 2, result.output
+    assert "stacks/pipelines/production-churn-classifier.json is missing" in result.output
+    assert "make pipelines" in result.output
