@@ -4,6 +4,7 @@ retraining run must be. Generated once per module (the sagemaker SDK is slow to 
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 import pytest
@@ -14,7 +15,21 @@ from mlstack.project import PROJECT_ROOT
 
 @pytest.fixture(scope="module")
 def generated() -> list[GeneratedPipeline]:
-    return stack_pipelines(PROJECT_ROOT, "production") + stack_pipelines(PROJECT_ROOT, "staging")
+    """Every stack's definitions, generated with every network connection refused: building
+    them must not reach AWS (or anything else)."""
+    attempts: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("network access while generating pipeline definitions")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket.socket, "connect_ex", refuse)
+        pipelines = stack_pipelines(PROJECT_ROOT, "production")
+        pipelines += stack_pipelines(PROJECT_ROOT, "staging")
+    assert attempts == [], f"generating the definitions tried to connect to {attempts}"
+    return pipelines
 
 
 def _steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
