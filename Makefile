@@ -8,7 +8,7 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed
 # The workflows run Python 3.11 on Linux; the locks hold hashes of every file of each pin.
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --universal --quiet --no-header
 
-.PHONY: venv-check install tools plan config-docs test lint format bench-plan bench-serve bench-abuse workflows snapshots docs lock check scan clean
+.PHONY: venv-check install tools plan pipelines config-docs test lint format bench-plan bench-serve bench-abuse workflows snapshots docs lock check scan clean
 
 # The Python range of pyproject.toml's requires-python, checked before anything installs.
 PYTHON_CHECK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v < (3, 14) else 1)
@@ -49,6 +49,10 @@ tools: $(TOOLS_STAMP)
 ## plan: print the offline plan of every stack (no cloud credentials needed)
 plan: $(STAMP)
 	$(BIN)/mlstack plan --all
+
+## pipelines: regenerate the SageMaker Pipeline definitions in stacks/pipelines/ (offline)
+pipelines: $(STAMP)
+	$(BIN)/python -m mlstack.pipelines
 
 ## config-docs: regenerate the README's config reference and stacks/stack-config.schema.json
 config-docs: $(STAMP)

@@ -47,6 +47,7 @@ from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
 from infra.config.sagemaker import EndpointMode
+from infra.loop import LoopPlatform, declare_model_loop, needs_eventbridge_topic_access
 from infra.rollout import compile_kubernetes_strategy, sagemaker_deployment
 
 # ---------------------------------------------------------------------------------------------
@@ -83,6 +84,7 @@ registry = Registry(
         model_writer_arns=tuple(config.registry.model_writer_arns),
         capture_prefix=capture_prefix,
         capture_writer_arns=capture_writer_arns,
+        eventbridge_publishes=needs_eventbridge_topic_access([model]),
         tags=tags,
     ),
 )
@@ -122,6 +124,7 @@ monitoring = Monitoring(
         email_subscriptions=config.monitoring.email_subscriptions,
         https_subscriptions=config.monitoring.https_subscriptions,
         log_retention_days=config.monitoring.log_retention_days,
+        eventbridge_publishes=needs_eventbridge_topic_access([model]),
         tags=tags,
     ),
 )
@@ -265,6 +268,30 @@ else:
     resolve_capture_writers(pulumi.Output.from_input([]))
 
 # ---------------------------------------------------------------------------------------------
+# The model's loop: retraining pipeline and triggers, batch inference, quality monitors
+# ---------------------------------------------------------------------------------------------
+
+model_loop = declare_model_loop(
+    config.model_package_group_name,
+    model,
+    LoopPlatform(
+        stack=config.stack,
+        partition=partition,
+        artifacts_bucket=registry.artifacts_bucket.bucket,
+        artifacts_bucket_arn=registry.artifacts_bucket.arn,
+        kms_key_arn=registry.kms_key.arn,
+        repository_arns=[registry.repository.arn],
+        topic_arn=monitoring.topic.arn,
+        endpoint_name=endpoint.endpoint.name if endpoint is not None else None,
+        capture_prefix=sm.data_capture.s3_prefix if sm.data_capture.enabled else None,
+        drift_alarm_arn=drift.alarm.arn if drift is not None and drift.alarm else None,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+        tags=tags,
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
 # Kubernetes serving: cluster, Argo Rollouts, the model server
 # ---------------------------------------------------------------------------------------------
 
@@ -389,6 +416,10 @@ if endpoint is not None:
 if drift is not None:
     pulumi.export("dataQualityJobDefinitionName", drift.job_definition.name)
     pulumi.export("monitoringScheduleName", drift.schedule.name)
+if model_loop.retraining is not None:
+    pulumi.export("retrainingPipelineName", model_loop.retraining.pipeline.pipeline_name)
+if model_loop.batch is not None:
+    pulumi.export("batchPipelineName", model_loop.batch.pipeline.pipeline_name)
 if dashboard is not None:
     pulumi.export("dashboardName", dashboard.dashboard.dashboard_name)
 if network is not None:

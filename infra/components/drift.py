@@ -39,9 +39,13 @@ def monitoring_role_policy(
     output_prefix: pulumi.Input[str],
     baselines: Sequence[str],
     kms_key_arn: pulumi.Input[str],
+    extra_read_prefixes: Sequence[str] = (),
+    metric_namespace: str = "/aws/sagemaker/*",
 ) -> pulumi.Output[str]:
-    """Least privilege for the monitoring job: read captured data and baselines, write
-    reports, use the stack's key, write its logs and Model Monitor metrics."""
+    """Least privilege for the monitoring job: read captured data, baselines and
+    ``extra_read_prefixes`` (ground truth), write reports, use the stack's key, write its
+    logs and Model Monitor metrics in ``metric_namespace`` (a pattern; data quality
+    publishes under ``/aws/sagemaker/``, model quality and Clarify under ``aws/sagemaker/``)."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ReadCapturedData",
@@ -50,6 +54,7 @@ def monitoring_role_policy(
             "Resource": [
                 pulumi.Output.concat(bucket_arn, "/", capture_prefix, "/*"),
                 *(object_arn(partition, *bucket_and_key(b, bucket)) for b in baselines),
+                *(pulumi.Output.concat(bucket_arn, "/", p, "/*") for p in extra_read_prefixes),
             ],
         },
         {
@@ -89,7 +94,7 @@ def monitoring_role_policy(
             "Effect": "Allow",
             "Action": "cloudwatch:PutMetricData",
             "Resource": "*",
-            "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            "Condition": {"StringLike": {"cloudwatch:namespace": metric_namespace}},
         },
     ]
     return policy_document(statements)

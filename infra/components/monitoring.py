@@ -30,9 +30,16 @@ def endpoint_log_group_name(endpoint_name: str) -> str:
 
 
 def topic_policy(
-    topic_arn: pulumi.Input[str], account_id: pulumi.Input[str], partition: pulumi.Input[str]
+    topic_arn: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+    partition: pulumi.Input[str],
+    eventbridge_publishes: bool = False,
 ) -> pulumi.Output[str]:
-    """Only this account's CloudWatch alarms and principals publish; TLS only."""
+    """Only this account's CloudWatch alarms (and, with ``eventbridge_publishes``, its
+    EventBridge rules) and principals publish; TLS only."""
+    publishers = ["cloudwatch.amazonaws.com"]
+    if eventbridge_publishes:
+        publishers.append("events.amazonaws.com")
     return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
@@ -40,7 +47,7 @@ def topic_policy(
                 {
                     "Sid": "CloudWatchAlarmsPublish",
                     "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Principal": {"Service": publishers[0] if len(publishers) == 1 else publishers},
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
@@ -91,6 +98,8 @@ class MonitoringArgs:
     """HTTPS endpoints notified by every alarm (may be empty)."""
     log_retention_days: int
     """Retention of the log groups, in days."""
+    eventbridge_publishes: bool = False
+    """Let this account's EventBridge rules publish (approval notices). Default false."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every taggable child. Default none."""
 
@@ -118,7 +127,9 @@ class Monitoring(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-alerts-policy",
             arn=self.topic.arn,
-            policy=topic_policy(self.topic.arn, identity.account_id, args.partition),
+            policy=topic_policy(
+                self.topic.arn, identity.account_id, args.partition, args.eventbridge_publishes
+            ),
             opts=child,
         )
         for index, address in enumerate(args.email_subscriptions):

@@ -48,6 +48,9 @@ class RegistryArgs:
     capture_writer_arns: pulumi.Input[Sequence[str]]
     """The only principals that may write or delete under ``capture_prefix`` (the SageMaker
     execution role); empty: none."""
+    eventbridge_publishes: bool = False
+    """Let EventBridge rules of this account use the key (to publish to the encrypted alert
+    topic, e.g. approval notices). Default false."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource. Default none."""
 
@@ -86,11 +89,17 @@ def ecr_lifecycle_policy(keep_tagged_images: int, untagged_image_expiry_days: in
 
 
 def kms_key_policy(
-    account_id: pulumi.Input[str], region: pulumi.Input[str], partition: pulumi.Input[str]
+    account_id: pulumi.Input[str],
+    region: pulumi.Input[str],
+    partition: pulumi.Input[str],
+    eventbridge_publishes: bool = False,
 ) -> pulumi.Output[str]:
     """Key policy: the account administers the key through IAM; the AWS services the kit
-    encrypts with (CloudWatch Logs, SNS fed by CloudWatch alarms) may use it, only from this
-    account."""
+    encrypts with (CloudWatch Logs, SNS fed by CloudWatch alarms and, with
+    ``eventbridge_publishes``, by EventBridge rules) may use it, only from this account."""
+    publishers = ["cloudwatch.amazonaws.com"]
+    if eventbridge_publishes:
+        publishers.append("events.amazonaws.com")
     root = account_root(partition, account_id)
     use = [
         "kms:Encrypt*",
@@ -129,7 +138,7 @@ def kms_key_policy(
                 {
                     "Sid": "CloudWatchAlarmsPublishToEncryptedTopics",
                     "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Principal": {"Service": publishers[0] if len(publishers) == 1 else publishers},
                     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                     "Resource": "*",
                     "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
@@ -248,7 +257,9 @@ class Registry(pulumi.ComponentResource):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=args.kms_deletion_window_days,
-            policy=kms_key_policy(identity.account_id, region.region, args.partition),
+            policy=kms_key_policy(
+                identity.account_id, region.region, args.partition, args.eventbridge_publishes
+            ),
             tags=args.tags,
             opts=child,
         )

@@ -6,6 +6,10 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from infra.config.batch import BatchConfig
+from infra.config.explainability import ExplainabilityConfig
+from infra.config.quality_monitoring import QualityMonitoringConfig
+from infra.config.retraining import RetrainingConfig
 from infra.config.types import EcrImageUri, FieldError, S3Uri, SageMakerName, Section, raise_all
 
 
@@ -41,6 +45,14 @@ class ModelConfig(Section):
     """s3:// URI of the model artifact (model.tar.gz) for imageUri. Default none."""
     shadow: ShadowConfig | None = None
     """Shadow variant of another package version. Default none."""
+    retraining: RetrainingConfig = RetrainingConfig()
+    """Retraining pipeline and its triggers."""
+    batch: BatchConfig = BatchConfig()
+    """Scheduled batch inference."""
+    quality_monitoring: QualityMonitoringConfig = QualityMonitoringConfig()
+    """Model-quality monitoring against ground truth."""
+    explainability: ExplainabilityConfig = ExplainabilityConfig()
+    """Clarify feature-attribution drift monitoring."""
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelConfig:
@@ -61,6 +73,14 @@ class ModelConfig(Section):
                     "shadow.packageVersion",
                     self.shadow.package_version,
                     "a shadow serves another version than packageVersion",
+                )
+            )
+        if self.batch.enabled and self.package_version is None:
+            errors.append(
+                FieldError(
+                    "batch.enabled",
+                    True,
+                    "batch inference serves the approved version: set packageVersion",
                 )
             )
         raise_all(errors)

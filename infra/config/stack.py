@@ -331,6 +331,32 @@ class StackConfig(Section):
                 True,
                 "drift monitoring reads captured data: enable sagemaker.dataCapture",
             )
+        yield from self._loop_rules()
+
+    def _loop_rules(self) -> Iterator[FieldError]:
+        """The retraining loop: triggers need the alarm they listen to, monitors need the
+        captured data they read."""
+        model, sagemaker = self.model, self.sagemaker
+        retraining = model.retraining
+        if retraining.enabled and retraining.drift_trigger and not self.monitoring.drift.enabled:
+            yield FieldError(
+                "model.retraining.driftTrigger",
+                True,
+                "the drift trigger listens to the data-drift alarm: enable monitoring.drift "
+                "or set driftTrigger: false",
+            )
+        captured = sagemaker.enabled and sagemaker.data_capture.enabled
+        for key, section in (
+            ("qualityMonitoring", model.quality_monitoring),
+            ("explainability", model.explainability),
+        ):
+            if section.enabled and not captured:
+                yield FieldError(
+                    f"model.{key}.enabled",
+                    True,
+                    "the monitor reads the endpoint's captured data: enable sagemaker and "
+                    "sagemaker.dataCapture",
+                )
 
     def _tag_rules(self) -> Iterator[FieldError]:
         for key, value in self.tags.items():

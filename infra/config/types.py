@@ -384,3 +384,31 @@ def tag_problem(key: str, value: str) -> str | None:
     if len(value) > 256 or not _TAG_CHARS.fullmatch(value):
         return f"a tag value is {TAG_VALUE_WORDS}"
     return None
+
+
+def sagemaker_training_instance_types() -> tuple[str, ...]:
+    """Instance types a SageMaker training job accepts (TrainingInstanceType)."""
+    return _service_enum("sagemaker", "TrainingInstanceType")
+
+
+def sagemaker_transform_instance_types() -> tuple[str, ...]:
+    """Instance types a SageMaker batch transform job accepts (TransformInstanceType)."""
+    return _service_enum("sagemaker", "TransformInstanceType")
+
+
+TrainingInstanceType = one_of(
+    sagemaker_training_instance_types,
+    "an instance type SageMaker training jobs offer, e.g. ml.m5.xlarge",
+)
+TransformInstanceType = one_of(
+    sagemaker_transform_instance_types,
+    "an instance type SageMaker batch transform offers, e.g. ml.m5.large",
+)
+ScheduleExpression = worded(
+    r"cron\([^()]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)",
+    "an EventBridge Scheduler expression: cron(minutes hours day-of-month month "
+    "day-of-week year) or rate(N hours), e.g. cron(0 3 ? * SUN *)",
+)
+MetricName = worded(
+    r"[A-Za-z][A-Za-z0-9_.-]{0,63}", "a metric name: a letter, then letters, digits, _ . -"
+)

@@ -12,6 +12,7 @@ from mlstack.cli import (
     compare_cmd,
     diff_cmd,
     model_cmd,
+    pipeline_cmd,
     plan_cmd,
     render_k8s_cmd,
     scan_cmd,
@@ -55,6 +56,7 @@ serve_cmd.register(app)
 diff_cmd.register(app)
 compare_cmd.register(app)
 model_cmd.register(app)
+pipeline_cmd.register(app)
 smoke_cmd.register(app)
 render_k8s_cmd.register(app)
 scan_cmd.register(app)

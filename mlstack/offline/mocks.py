@@ -17,9 +17,11 @@ service's format, a physical name where the provider auto-names (logical name pl
 outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources get IDs in
 AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
 is built from its issuer URL; a launch template is at version 1; a gateway endpoint's prefix
-list holds :data:`S3_PREFIX_LIST_CIDRS`. Kubernetes objects (and Helm
-releases) come back with their inputs. An invoke without a canned answer fails the plan,
-naming the token, instead of returning nothing.
+list holds :data:`S3_PREFIX_LIST_CIDRS`. Kubernetes objects (and Helm releases) come back
+with their inputs. pulumi-aws-native resources (the Model Monitor job definitions pulumi-aws
+lacks) get the same treatment: an auto-named ``jobDefinitionName`` and their ARN as
+``jobDefinitionArn``. An invoke without a canned answer fails the plan, naming the token,
+instead of returning nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ ACCOUNT_ID = "123456789012"
 
 PREBUILT_IMAGE_ACCOUNTS: dict[str, dict[str, str]] = {
     # SageMaker's own registries for Model Monitor's analyzer image, per region.
+    # SageMaker Clarify's processing image (model explainability), per region.
+    "sagemaker-clarify-processing": {
+        "us-east-1": "205585389593",
+        "us-east-2": "211330385671",
+        "us-west-1": "740489534195",
+        "us-west-2": "306415355426",
+        "eu-west-1": "131013547314",
+        "eu-central-1": "017069133835",
+    },
     "sagemaker-model-monitor-analyzer": {
         "us-east-1": "156813124566",
         "us-east-2": "777275614652",
@@ -86,6 +97,12 @@ AUTONAME_PROPERTY: dict[str, str] = {
     "aws:ec2/launchTemplate:LaunchTemplate": "name",
     "aws:ec2/securityGroup:SecurityGroup": "name",
     "aws:kms/alias:Alias": "name",
+    "aws:scheduler/schedule:Schedule": "name",
+    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
+    "aws:cloudwatch/eventRule:EventRule": "name",
+    # pulumi-aws-native (CloudControl) resources name themselves the same way.
+    "aws-native:sagemaker:ModelQualityJobDefinition": "jobDefinitionName",
+    "aws-native:sagemaker:ModelExplainabilityJobDefinition": "jobDefinitionName",
 }
 
 # EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
@@ -280,6 +297,9 @@ class OfflineMocks(Mocks):
             return {"latestVersion": 1, "defaultVersion": 1}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             return {"status": "ACTIVE"}
+        if typ.startswith("aws-native:sagemaker:") and typ.endswith("JobDefinition"):
+            # CloudControl returns the ARN under the resource's own name, not ``arn``.
+            return {"jobDefinitionArn": state["arn"], "creationTime": "2026-01-01T00:00:00Z"}
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and state.get("vpcEndpointType") == "Gateway":

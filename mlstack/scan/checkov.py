@@ -1,11 +1,13 @@
 """``mlstack scan``: checkov, offline, over everything a stack ships.
 
-Three inputs, one checkov run (``--skip-download``, so nothing leaves the machine):
+Four inputs, one checkov run (``--skip-download``, so nothing leaves the machine):
 
 - ``terraform/main.tf.json``: the stack's AWS resources converted to Terraform JSON by
   :mod:`mlstack.scan.terraform_json` (checkov's ``terraform_json`` framework);
 - ``kubernetes/*.yaml``: the stack's Kubernetes objects, rendered by
   :mod:`mlstack.manifests` exactly as ``mlstack render-k8s`` writes them;
+- ``cloudformation/template.json``: the stack's pulumi-aws-native resources as a
+  CloudFormation template (:mod:`mlstack.scan.cloudformation`), when it has any;
 - ``dockerfile/Dockerfile``: a copy of ``serving/Dockerfile`` (skipped, and said so, only
   when the file does not exist).
 
@@ -27,13 +29,14 @@ import yaml
 from mlstack.manifests import manifests, scannable, write_manifests
 from mlstack.offline.plan import Plan
 from mlstack.project import PROJECT_ROOT
+from mlstack.scan.cloudformation import convert_native
 from mlstack.scan.terraform_json import Conversion, convert_plan
 from policy_pack.rules.instance_storage import has_instance_store
 
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
 DOCKERFILE = PROJECT_ROOT / "serving" / "Dockerfile"
 TOOLS_CHECKOV = PROJECT_ROOT / ".venv-tools" / "bin" / "checkov"
-FRAMEWORKS = ("terraform_json", "kubernetes", "dockerfile")
+FRAMEWORKS = ("terraform_json", "cloudformation", "kubernetes", "dockerfile")
 """checkov frameworks, in report order."""
 
 
@@ -125,6 +128,12 @@ def prepare(plan: Plan, workdir: Path, dockerfile: Path = DOCKERFILE) -> tuple[C
     terraform = workdir / "terraform"
     terraform.mkdir(parents=True, exist_ok=True)
     (terraform / "main.tf.json").write_text(json.dumps(conversion.document, indent=2))
+    template = convert_native(plan)
+    if template["Resources"]:
+        (workdir / "cloudformation").mkdir(exist_ok=True)
+        (workdir / "cloudformation" / "template.json").write_text(json.dumps(template, indent=2))
+    else:
+        notes.append("cloudformation: the stack declares no pulumi-aws-native resources")
     objects = manifests(plan)
     if objects:
         write_manifests(scannable(objects), workdir / "kubernetes")

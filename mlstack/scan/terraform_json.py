@@ -291,6 +291,8 @@ def _reason(resource: PlannedResource) -> str | None:
         return "provider configuration"
     if resource.type.startswith("kubernetes:"):
         return "Kubernetes object (scanned as a rendered manifest)"
+    if resource.type.startswith("aws-native:"):
+        return "pulumi-aws-native resource (scanned as CloudFormation)"
     if terraform_type(resource.type) is None:
         return "unknown: not a pulumi-aws resource type"
     if args_class(resource.type) is None:

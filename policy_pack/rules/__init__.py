@@ -7,7 +7,15 @@ plan; ``policy_pack/__main__.py`` wraps the same functions as CrossGuard policie
 
 from __future__ import annotations
 
-from policy_pack.rules import access, aws, aws_stack, delivery, kubernetes, kubernetes_network
+from policy_pack.rules import (
+    access,
+    aws,
+    aws_stack,
+    delivery,
+    kubernetes,
+    kubernetes_network,
+    loop,
+)
 from policy_pack.rules.base import (
     Inputs,
     Resource,
@@ -22,6 +30,7 @@ from policy_pack.rules.base import (
 RESOURCE_RULES: tuple[ResourceRule, ...] = (
     *aws.RULES,
     *access.RULES,
+    *loop.RULES,
     *kubernetes.RULES,
     *kubernetes_network.RESOURCE_RULES,
 )

@@ -115,5 +115,8 @@ def test_every_taggable_resource_carries_the_stack_tags(plan: Plan) -> None:
     tagged = [r for r in plan.resources if r.custom and "tags" in r.inputs]
     assert len(tagged) >= 4
     for resource in tagged:
-        assert resource.inputs["tags"]["mlstack:stack"] == plan.stack
-        assert resource.inputs["tags"]["owner"] == "ml-platform"
+        tags = resource.inputs["tags"]
+        if isinstance(tags, list):  # pulumi-aws-native: CloudFormation's [{key, value}]
+            tags = {t["key"]: t["value"] for t in tags}
+        assert tags["mlstack:stack"] == plan.stack
+        assert tags["owner"] == "ml-platform"

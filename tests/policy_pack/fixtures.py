@@ -48,6 +48,38 @@ LAUNCH_TEMPLATE = {
 }
 
 
+PIPELINE_DEFINITION = {
+    "Version": "2020-12-01",
+    "Parameters": [{"Name": "KmsKeyId", "Type": "String", "DefaultValue": KEY}],
+    "Steps": [
+        {
+            "Name": "Transform",
+            "Type": "Transform",
+            "Arguments": {
+                "TransformOutput": {"KmsKeyId": {"Get": "Parameters.KmsKeyId"}},
+                "TransformResources": {"VolumeKmsKeyId": KEY},
+            },
+        }
+    ],
+}
+QUALITY_JOB = {
+    "modelQualityJobOutputConfig": {"kmsKeyId": KEY, "monitoringOutputs": []},
+    "jobResources": {"clusterConfig": {"volumeKmsKeyId": KEY, "instanceCount": 1.0}},
+    "networkConfig": {"enableInterContainerTrafficEncryption": True},
+}
+START_PIPELINE = {
+    "Sid": "StartThisPipeline",
+    "Effect": "Allow",
+    "Action": "sagemaker:StartPipelineExecution",
+    "Resource": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-classifier-batch",
+}
+
+
+def _unkeyed_transform(definition: dict[str, Any]) -> None:
+    # The parameter exists but the program never filled it in.
+    definition["Parameters"][0]["DefaultValue"] = ""
+
+
 def _with(base: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     changed = copy.deepcopy(base)
     edit(changed)
@@ -218,6 +250,21 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         "aws:ec2/launchTemplate:LaunchTemplate",
         LAUNCH_TEMPLATE,
         _with(LAUNCH_TEMPLATE, lambda i: i["blockDeviceMappings"][0]["ebs"].pop("encrypted")),
+    ),
+    "sagemaker-pipeline-steps-encrypted": (
+        "aws:sagemaker/pipeline:Pipeline",
+        {"pipelineDefinition": json.dumps(PIPELINE_DEFINITION)},
+        {"pipelineDefinition": json.dumps(_with(PIPELINE_DEFINITION, _unkeyed_transform))},
+    ),
+    "model-monitor-job-encrypted": (
+        "aws-native:sagemaker:ModelQualityJobDefinition",
+        QUALITY_JOB,
+        _with(QUALITY_JOB, lambda i: i["modelQualityJobOutputConfig"].pop("kmsKeyId")),
+    ),
+    "pipeline-start-scoped": (
+        "aws:iam/rolePolicy:RolePolicy",
+        {"role": "r", "policy": _policy(START_PIPELINE)},
+        {"role": "r", "policy": _policy(dict(START_PIPELINE, Resource="*"))},
     ),
 }
 

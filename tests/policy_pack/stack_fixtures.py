@@ -190,6 +190,7 @@ def serve_versions(resources: list[Resource], sagemaker: int, eks: str | None) -
     resources = edit("config", _set(["productionVariants", 0, "modelName"], "model-1"))(resources)
     return edit("serving", _set(["metadata", "labels"], labels))(resources)
 
+
 MODEL_URI = "s3://artifacts-1/models/m.tar.gz"
 
 STACK_CASES: dict[str, Edit] = {

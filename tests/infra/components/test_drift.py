@@ -23,7 +23,9 @@ def test_schedule_runs_the_job_definition_hourly(
     shipped_plans: dict[str, Plan], stack: str
 ) -> None:
     plan = shipped_plans[stack]
-    config = only(plan, SCHEDULE).inputs["monitoringScheduleConfig"]
+    # The drift schedule; a model's quality and explainability monitors have their own.
+    (schedule,) = [r for r in plan.of_type(SCHEDULE) if r.name == "drift-schedule"]
+    config = schedule.inputs["monitoringScheduleConfig"]
     assert config["monitoringJobDefinitionName"] == plan.outputs["dataQualityJobDefinitionName"]
     assert config["monitoringType"] == "DataQuality"
     assert config["scheduleConfig"]["scheduleExpression"] == "cron(0 * ? * * *)"

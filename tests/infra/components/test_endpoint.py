@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlstack.offline.plan import Plan
+from mlstack.offline.plan import Plan, PlannedResource
 from tests.infra.components.delivery_helpers import (
     ENDPOINT,
     ENDPOINT_CONFIG,
@@ -24,13 +24,23 @@ PlanEdited = Callable[[str, Callable[[dict[str, Any]], None]], Plan]
 STACKS = ("staging", "production")
 
 
+def endpoint_models(plan: Plan) -> list[PlannedResource]:
+    """The endpoint's models (a batch transform has a model of its own)."""
+    return [m for m in plan.of_type(MODEL) if m.name.startswith("sagemaker-")]
+
+
+def endpoint_model(plan: Plan) -> PlannedResource:
+    (model,) = [m for m in endpoint_models(plan) if m.name == "sagemaker-model"]
+    return model
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_model_serves_the_configured_package_version(
     shipped_plans: dict[str, Plan], stack: str
 ) -> None:
     plan = shipped_plans[stack]
     version = json.loads(plan.config["mlstack:model"])["packageVersion"]
-    container = only(plan, MODEL).inputs["primaryContainer"]
+    container = endpoint_model(plan).inputs["primaryContainer"]
     expected = f"model-package/churn-classifier/{version}"
     assert container["modelPackageName"].endswith(expected)
     assert plan.outputs["modelPackageArn"] == container["modelPackageName"]
@@ -38,7 +48,7 @@ def test_model_serves_the_configured_package_version(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_model_is_network_isolated(shipped_plans: dict[str, Plan], stack: str) -> None:
-    assert only(shipped_plans[stack], MODEL).inputs["enableNetworkIsolation"] is True
+    assert endpoint_model(shipped_plans[stack]).inputs["enableNetworkIsolation"] is True
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -142,7 +152,7 @@ def test_shadow_variant_samples_another_version(plan_edited: PlanEdited) -> None
     config = only(plan, ENDPOINT_CONFIG).inputs
     (variant,) = config["shadowProductionVariants"]
     assert variant["initialVariantWeight"] == pytest.approx(0.2)
-    models = [m.inputs["primaryContainer"]["modelPackageName"] for m in plan.of_type(MODEL)]
+    models = [m.inputs["primaryContainer"]["modelPackageName"] for m in endpoint_models(plan)]
     assert any(m.endswith("/churn-classifier/4") for m in models)
 
 
@@ -158,7 +168,7 @@ def test_ab_variants_split_traffic_by_weight(plan_edited: PlanEdited) -> None:
         ("AllTraffic", 1.0),
         ("challenger", 0.25),
     ]
-    assert len(plan.of_type(MODEL)) == 2
+    assert len(endpoint_models(plan)) == 2
 
 
 def test_serverless_option_sets_memory_and_concurrency(plan_edited: PlanEdited) -> None:

@@ -143,6 +143,7 @@ def test_promote_leaves_no_temporary_file(project: Path, approved_v5: str) -> No
     assert sorted(p.name for p in (project / "stacks").iterdir()) == [
         "Pulumi.production.yaml",
         "Pulumi.staging.yaml",
+        "pipelines",
         "stack-config.schema.json",
     ]
 

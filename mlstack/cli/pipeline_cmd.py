@@ -1,0 +1,146 @@
+"""``mlstack pipeline``: start a model's retraining pipeline, show the runs of a stack's
+pipelines (SageMaker Pipelines through boto3).
+
+Pipeline names come from the stack file (``<model>-retraining``, ``<model>-batch``), the
+region from its ``aws:region``; AWS settings (profile, credentials, ``AWS_ENDPOINT_URL``)
+from the environment. boto3 is imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from mlstack.cli.errors import EXIT_REMOTE, fail
+from mlstack.cli.plan_cmd import ProjectDir
+
+RECENT_RUNS = 5
+"""Runs listed per pipeline by ``mlstack pipeline status``."""
+
+
+def _stack_models(project_dir: Path, stack: str) -> tuple[str, dict[str, Any]]:
+    from infra.config.errors import ConfigError
+    from mlstack.offline.stack_files import StackFileError
+    from mlstack.pipelines.stacks import stack_models
+
+    try:
+        config, models = stack_models(project_dir, stack)
+    except (ConfigError, StackFileError) as err:
+        fail(str(err))
+    return config.region, models
+
+
+def pipeline_names(name: str, model: Any) -> list[str]:
+    """The pipelines a model declares, retraining first."""
+    names = []
+    if model.retraining.enabled:
+        names.append(f"{name}-retraining")
+    if model.batch.enabled:
+        names.append(f"{name}-batch")
+    return names
+
+
+def register(app: typer.Typer) -> None:
+    pipeline = typer.Typer(
+        rich_markup_mode=None,
+        name="pipeline",
+        help="Start and inspect a model's SageMaker pipelines (retraining, batch).",
+        no_args_is_help=True,
+    )
+    app.add_typer(pipeline)
+
+    @pipeline.command("start")
+    def start(
+        stack: Annotated[str, typer.Argument(help="Stack whose model to retrain.")],
+        model: Annotated[str, typer.Argument(help="Model name (its model package group).")],
+        reason: Annotated[
+            str, typer.Option("--reason", help="Why (the TriggerReason parameter).")
+        ] = "manual",
+        project_dir: ProjectDir = None,  # type: ignore[assignment]
+    ) -> None:
+        """Start the model's retraining pipeline now. The pipeline's first step still ends
+        the run when another one started within minIntervalHours."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from mlstack.models.aws import AwsError, client
+
+        region, models = _stack_models(project_dir, stack)
+        if model not in models:
+            fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
+        if not models[model].retraining.enabled:
+            fail(
+                f"stacks/Pulumi.{stack}.yaml: mlstack:model.retraining.enabled is false: "
+                "enable it to give the model a retraining pipeline"
+            )
+        name = f"{model}-retraining"
+        try:
+            response = client("sagemaker", region).start_pipeline_execution(
+                PipelineName=name,
+                PipelineExecutionDisplayName=f"{reason}-{uuid.uuid4().hex[:8]}",
+                PipelineParameters=[{"Name": "TriggerReason", "Value": reason}],
+                ClientRequestToken=uuid.uuid4().hex,
+            )
+        except ClientError as err:
+            fail(
+                f"could not start {name}: {err.response['Error'].get('Message', err)}", EXIT_REMOTE
+            )
+        except (BotoCoreError, AwsError) as err:
+            fail(f"could not start {name}: {err}", EXIT_REMOTE)
+        sys.stdout.write(f"started {name}\n  {response['PipelineExecutionArn']}\n")
+
+    @pipeline.command("status")
+    def status(
+        stack: Annotated[str, typer.Argument(help="Stack whose pipelines to show.")],
+        model: Annotated[
+            str | None, typer.Argument(help="Only this model (default: every model).")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
+        project_dir: ProjectDir = None,  # type: ignore[assignment]
+    ) -> None:
+        """The latest runs of every pipeline of the stack's models, newest first."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from mlstack.models.aws import AwsError, client
+
+        region, models = _stack_models(project_dir, stack)
+        if model is not None and model not in models:
+            fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
+        chosen = {model: models[model]} if model else models
+        names = [n for m, settings in sorted(chosen.items()) for n in pipeline_names(m, settings)]
+        if not names:
+            fail(f"stack '{stack}' declares no pipelines (mlstack:model.retraining, .batch)")
+        report: dict[str, list[dict[str, str]]] = {}
+        try:
+            sagemaker = client("sagemaker", region)
+            for name in names:
+                runs = sagemaker.list_pipeline_executions(
+                    PipelineName=name,
+                    SortBy="CreationTime",
+                    SortOrder="Descending",
+                    MaxResults=RECENT_RUNS,
+                )["PipelineExecutionSummaries"]
+                report[name] = [
+                    {
+                        "started": str(run.get("StartTime", "")),
+                        "status": str(run.get("PipelineExecutionStatus", "")),
+                        "name": str(run.get("PipelineExecutionDisplayName", "")),
+                        "arn": str(run.get("PipelineExecutionArn", "")),
+                    }
+                    for run in runs
+                ]
+        except ClientError as err:
+            fail(f"could not list runs: {err.response['Error'].get('Message', err)}", EXIT_REMOTE)
+        except (BotoCoreError, AwsError) as err:
+            fail(f"could not list runs: {err}", EXIT_REMOTE)
+        if as_json:
+            sys.stdout.write(orjson.dumps(report).decode() + "\n")
+            return
+        for name, runs in report.items():
+            sys.stdout.write(f"{name}: {len(runs)} recent run(s)\n")
+            for run in runs:
+                sys.stdout.write(f"  {run['started']}  {run['status']:<10}  {run['name']}\n")
