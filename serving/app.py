@@ -165,13 +165,13 @@ async def invocations(context: Context, request: Request) -> Response:
     length = headers.get("content-length")
     small = length is not None and length.isdigit() and int(length) <= INLINE_LIMIT_BYTES
     if small and not explain:
-        return await _invoke(context, request, deadline)
+        return await _invoke(context, request, deadline, explain)
     try:
         await _before(deadline, context.large.acquire(), RequestTimeout, _LARGE_BUSY)
     except RequestTimeout:
         raise context.unavailable(_LARGE_BUSY) from None
     try:
-        return await _invoke(context, request, deadline)
+        return await _invoke(context, request, deadline, explain)
     finally:
         context.large.release()
 
@@ -179,7 +179,7 @@ async def invocations(context: Context, request: Request) -> Response:
 _LARGE_BUSY = "busy with other large requests"
 
 
-async def _invoke(context: Context, request: Request, deadline: float) -> Response:
+async def _invoke(context: Context, request: Request, deadline: float, explain: bool) -> Response:
     settings = context.settings
     headers = request.headers
     content_type, accept = headers.get("content-type"), headers.get("accept")
@@ -204,7 +204,7 @@ async def _invoke(context: Context, request: Request, deadline: float) -> Respon
             content_type=content_type,
             accept=accept,
             probabilities=wants_probabilities(request.query_params, headers),
-            explain=wants_explanation(request.query_params, headers),
+            explain=explain,
             deadline=deadline,
             slot=slot,
             client_gone=gone,
