@@ -4,8 +4,9 @@
 127.0.0.1 only) on the example model (a 100-tree random forest, four features), times
 the first explanation (it imports shap), then loads the server with ``wrk`` at one
 connection with bodies of 1, 10 and 100 rows, plain and explained, in interleaved
-rounds. Prints requests/s, p50 and p99 per case and the cost of explaining per row:
-(p50 explained - p50 plain) / rows, the median over rounds.
+rounds. Prints requests/s, p50 and p99 per case, the cost of explaining per row
+((p50 explained - p50 plain) / rows, medians over rounds), and the marginal cost of a
+row explained and predicted (the p50 slope from 10 to 100 rows).
 """
 
 from __future__ import annotations
@@ -112,6 +113,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{rows:>5} {mode:<8}{median(rps[key]):>9.0f}{median(p50[key]):>9.2f}"
                 f"{median(p99[key]):>9.2f}{extra}"
             )
+    small, large = ROW_SIZES[1], ROW_SIZES[-1]
+    slopes = {
+        mode: (median(p50[(mode, large)]) - median(p50[(mode, small)])) / (large - small)
+        for mode in MODES
+    }
+    lines.append(
+        f"marginal cost per row ({small} -> {large} rows, p50): explained "
+        f"{slopes['explain']:.3f} ms, plain {slopes['plain']:.3f} ms; fixed cost of explaining "
+        f"one request: {median(p50[('explain', 1)]) - median(p50[('plain', 1)]):.2f} ms"
+    )
     lines.append(f"failed requests: {failed}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 1 if failed else 0

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from serving.errors import BadRequest
 from serving.explain import BACKGROUND_FILE, ENABLE, Explainer
 from tests.serving.conftest import StartServer
-from tests.serving.helpers import ServerProcess, call, children, invoke
+from tests.serving.helpers import ServerProcess, call, children, invoke, wait_until
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 #: SHAP values of trees are exact: the sum differs from the output by rounding only.
@@ -29,10 +29,17 @@ def explain(port: int, rows: list[list[float]], **headers: str) -> dict:
     return answer.json()
 
 
+def worker_of(server: ServerProcess) -> int:
+    """The one worker (the process that loaded the model may still be on its way out)."""
+    wait_until(lambda: len(children(server.pid)) == 1, "one worker process")
+    (worker,) = children(server.pid)
+    return worker
+
+
 def test_plain_predictions_never_import_shap(example_server: ServerProcess) -> None:
     for _ in range(5):
         assert invoke(example_server.port, json.dumps(ROWS[:1]).encode()).status == 200
-    (worker,) = children(example_server.pid)
+    worker = worker_of(example_server)
     assert "/site-packages/shap/" not in Path(f"/proc/{worker}/maps").read_text()
 
 
@@ -50,8 +57,8 @@ def test_forest_explanations_add_up_to_the_predicted_class_probability(
     assert explanations["classes"] == answer["predictions"] == forest.classes_[chosen].tolist()
     totals = np.asarray(explanations["base_values"]) + values.sum(axis=1)
     assert np.abs(totals - probabilities[np.arange(len(ROWS)), chosen]).max() < TOLERANCE
-    (worker,) = children(example_server.pid)  # shap is loaded now, and only now
-    assert "/site-packages/shap/" in Path(f"/proc/{worker}/maps").read_text()
+    maps = Path(f"/proc/{worker_of(example_server)}/maps").read_text()
+    assert "/site-packages/shap/" in maps  # loaded now, and only now
 
 
 def test_sagemaker_custom_attributes_ask_for_explanations(example_server: ServerProcess) -> None:
