@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run by path: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.serve import loadgen, procs
-from benchmarks.serve.run import PYTHON, REPO, ensure_wrk, instances, make_model
+from benchmarks.serve.run import PYTHON, REPO, ROW, ensure_wrk, instances, make_model
 
 ROW_SIZES = (1, 10, 100)
 MODES = ("plain", "explain")
@@ -45,6 +45,27 @@ def first_explanation(port: int) -> tuple[int | None, float]:
         return None, time.perf_counter() - started
     finally:
         connection.close()
+
+
+def bare_cpu_ms_per_row(model_dir: Path, rows: int = 100, calls: int = 20) -> dict[str, float]:
+    """CPU milliseconds per row of ``predict`` and of the server's explainer, in this
+    process (CPU time, so other load on the machine shows less than in wall time)."""
+    import joblib
+    import numpy as np
+
+    from serving.explain import Explainer
+
+    model = joblib.load(model_dir / "model.joblib")
+    batch = np.tile(np.asarray(ROW, dtype=np.float64), (rows, 1))
+    explainer = Explainer(model, model_dir)
+    explainer.explain(batch[:1])  # imports shap and builds the explainer
+    costs = {}
+    for name, work in (("predict", model.predict), ("explain", explainer.explain)):
+        started = time.process_time()
+        for _ in range(calls):
+            work(batch)
+        costs[name] = (time.process_time() - started) * 1000 / calls / rows
+    return costs
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         failed += result.failed
         finally:
             procs.stop(process)
+        bare = bare_cpu_ms_per_row(model_dir)
     median = statistics.median
     lines = [
         f"bench-explain: {args.rounds} interleaved round(s) of {args.seconds:g} s per case, "
@@ -122,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"marginal cost per row ({small} -> {large} rows, p50): explained "
         f"{slopes['explain']:.3f} ms, plain {slopes['plain']:.3f} ms; fixed cost of explaining "
         f"one request: {median(p50[('explain', 1)]) - median(p50[('plain', 1)]):.2f} ms"
+    )
+    lines.append(
+        f"in-process CPU per row (100-row calls): explain {bare['explain']:.3f} ms, "
+        f"predict {bare['predict']:.4f} ms"
     )
     lines.append(f"failed requests: {failed}")
     sys.stdout.write("\n".join(lines) + "\n")
