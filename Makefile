@@ -8,7 +8,7 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed
 # The workflows run Python 3.11 on Linux; the locks hold hashes of every file of each pin.
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --universal --quiet --no-header
 
-.PHONY: venv-check install tools plan pipelines config-docs test lint format bench-plan bench-serve bench-abuse workflows snapshots docs lock check scan clean
+.PHONY: venv-check install tools plan pipelines config-docs test lint format bench-plan bench-serve bench-abuse bench-explain workflows snapshots docs lock check scan clean
 
 # The Python range of pyproject.toml's requires-python, checked before anything installs.
 PYTHON_CHECK := import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v < (3, 14) else 1)
@@ -109,6 +109,10 @@ bench-serve: $(STAMP)
 ## bench-abuse: hostile clients against one worker, with the memory of its process tree (~1 min)
 bench-abuse: $(STAMP)
 	$(BIN)/python -m benchmarks.serve.abuse
+
+## bench-explain: ?explain=true beside plain predictions, cost per row (one worker, ~1 min)
+bench-explain: $(STAMP)
+	$(BIN)/python -m benchmarks.serve.explain
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache

@@ -30,6 +30,7 @@ from serving.invocation import (
     Invocation,
     Invoker,
     RowInvoker,
+    wants_explanation,
     wants_probabilities,
 )
 from serving.limits import ConcurrencyLimiter, Slot, read_body
@@ -96,7 +97,9 @@ def make_invoker(model: ServedModel, settings: Settings, metrics: Metrics) -> In
         return CustomInvoker(model, queue_factory)  # user code: always on a thread
     if isinstance(model, RowModel):
         inline = partial(queue_factory, inline_budget_seconds=settings.inline_predict_ms / 1000)
-        return RowInvoker(model, inline, max_cells=settings.max_cells)
+        return RowInvoker(
+            model, inline, max_cells=settings.max_cells, explain_max_rows=settings.explain_max_rows
+        )
     raise TypeError(f"no invoker for {type(model).__name__}")
 
 
@@ -149,23 +152,26 @@ async def ping(context: Context, request: Request) -> Response:
 async def invocations(context: Context, request: Request) -> Response:
     """Decode the body, predict, answer in the media type ``Accept`` asks for.
 
-    Requests with a large body (or one of unknown length) take a turn first, so only
-    ``SERVING_LARGE_CONCURRENCY`` of them are in memory at once.
+    Requests with a large body (or one of unknown length), and every request for
+    explanations, take a turn first, so only ``SERVING_LARGE_CONCURRENCY`` of them are in
+    memory (or explaining) at once.
     """
     if context.invoker is None or context.model is None or not context.model.ready:
         raise context.unavailable("the model is still loading")
     headers = request.headers
-    context.invoker.check(headers.get("content-type"), headers.get("accept"))
+    explain = wants_explanation(request.query_params, headers)
+    context.invoker.check(headers.get("content-type"), headers.get("accept"), explain)
     deadline = asyncio.get_running_loop().time() + context.settings.request_timeout_seconds
     length = headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) <= INLINE_LIMIT_BYTES:
-        return await _invoke(context, request, deadline)
+    small = length is not None and length.isdigit() and int(length) <= INLINE_LIMIT_BYTES
+    if small and not explain:
+        return await _invoke(context, request, deadline, explain)
     try:
         await _before(deadline, context.large.acquire(), RequestTimeout, _LARGE_BUSY)
     except RequestTimeout:
         raise context.unavailable(_LARGE_BUSY) from None
     try:
-        return await _invoke(context, request, deadline)
+        return await _invoke(context, request, deadline, explain)
     finally:
         context.large.release()
 
@@ -173,7 +179,7 @@ async def invocations(context: Context, request: Request) -> Response:
 _LARGE_BUSY = "busy with other large requests"
 
 
-async def _invoke(context: Context, request: Request, deadline: float) -> Response:
+async def _invoke(context: Context, request: Request, deadline: float, explain: bool) -> Response:
     settings = context.settings
     headers = request.headers
     content_type, accept = headers.get("content-type"), headers.get("accept")
@@ -198,6 +204,7 @@ async def _invoke(context: Context, request: Request, deadline: float) -> Respon
             content_type=content_type,
             accept=accept,
             probabilities=wants_probabilities(request.query_params, headers),
+            explain=explain,
             deadline=deadline,
             slot=slot,
             client_gone=gone,

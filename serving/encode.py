@@ -19,6 +19,9 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 MANY_ROWS = 4096
 #: ... when they hold at most this many distinct labels.
 FEW_LABELS = 1024
+#: Labels encoded in at most this many bytes are joined through a padded NumPy table;
+#: longer ones by ``bytes.join``.
+SHORT_LABEL_BYTES = 32
 #: Rows compared at a time when checking that every label was found.
 CHECK_ROWS = 65_536
 
@@ -84,7 +87,26 @@ def _per_label(
         return None
     encoded = [encode_one(label.item() if isinstance(label, np.generic) else label)
                for label in labels]  # fmt: skip
-    return separator.join(map(encoded.__getitem__, index.tolist()))
+    if max(map(len, encoded)) > SHORT_LABEL_BYTES:
+        return separator.join(map(encoded.__getitem__, index.tolist()))
+    return _join_by_index(encoded, index, separator)
+
+
+def _join_by_index(encoded: list[bytes], index: np.ndarray, separator: bytes) -> bytes:
+    """``separator.join(encoded[i] for i in index)`` through one padded byte table: each
+    row's bytes are its label's row of the table, cut to the label's length. Costs two
+    bytes per row per byte of the longest label instead of a Python int and a list slot
+    per row (for 400,000 rows of iris labels about 10 MiB instead of 25)."""
+    pieces = [piece + separator for piece in encoded]
+    width = max(map(len, pieces))
+    table = np.zeros((len(pieces), width), dtype=np.uint8)
+    lengths = np.empty(len(pieces), dtype=np.int64)
+    for row, piece in enumerate(pieces):
+        table[row, : len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+        lengths[row] = len(piece)
+    keep = np.arange(width, dtype=np.int64) < lengths[:, None]  # per label, which bytes
+    joined = table[index][keep[index]].tobytes()
+    return joined[: len(joined) - len(separator)]
 
 
 def _label_index(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

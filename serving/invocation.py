@@ -13,15 +13,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
+from serving import explain as explain_module
 from serving.batching import Outcome, WorkQueue
 from serving.decode import DEFAULT_MAX_CELLS, Body, decode
-from serving.encode import encode
-from serving.errors import BadRequest, ClientClosedRequest, PredictTimeout, UnsupportedMediaType
+from serving.encode import encode, encode_json
+from serving.errors import (
+    BadRequest,
+    ClientClosedRequest,
+    NotAcceptable,
+    PayloadTooLarge,
+    PredictTimeout,
+    UnsupportedMediaType,
+)
 from serving.limits import Slot
-from serving.media import DECODABLE, choose_answer_type, media_type
+from serving.media import DECODABLE, JSON, choose_answer_type, media_type
 from serving.models.base import RowModel
 from serving.models.custom import CustomModel
+from serving.prediction import Prediction
 
 #: Bodies larger than this (bytes) are decoded and encoded on a helper thread, so one big
 #: request does not hold up the event loop.
@@ -29,6 +39,8 @@ INLINE_LIMIT_BYTES = 64 * 1024
 
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 _TRUE = frozenset(("1", "true", "yes", "on"))
+#: Default cap on the rows of one explained request (``SERVING_EXPLAIN_MAX_ROWS``).
+DEFAULT_EXPLAIN_MAX_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -43,23 +55,34 @@ class Invocation:
     deadline: float
     slot: Slot
     client_gone: asyncio.Future[None] | None = None
+    explain: bool = False
 
 
-def wants_probabilities(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
-    """``?probabilities=true`` or SageMaker custom attributes ``probabilities=true``.
+def asks_for(option: str, query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """``?<option>=true`` or SageMaker custom attributes ``<option>=true``.
 
     SageMaker forwards ``CustomAttributes`` of ``InvokeEndpoint`` as the
     ``X-Amzn-SageMaker-Custom-Attributes`` header (``key=value`` pairs separated by ``;``
     or ``,``) and drops query strings, hence both.
     """
-    if query.get("probabilities", "").lower() in _TRUE:
+    if query.get(option, "").lower() in _TRUE:
         return True
     attributes = headers.get(CUSTOM_ATTRIBUTES, "")
     for pair in attributes.replace(",", ";").split(";"):
         name, _, value = pair.partition("=")
-        if name.strip().lower() == "probabilities" and value.strip().lower() in _TRUE:
+        if name.strip().lower() == option and value.strip().lower() in _TRUE:
             return True
     return False
+
+
+def wants_probabilities(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """``probabilities=true`` in the query or the custom attributes."""
+    return asks_for("probabilities", query, headers)
+
+
+def wants_explanation(query: Mapping[str, str], headers: Mapping[str, str]) -> bool:
+    """``explain=true`` in the query or the custom attributes."""
+    return asks_for("explain", query, headers)
 
 
 async def _await_until(future: asyncio.Future[Any], call: Invocation) -> Any:
@@ -93,7 +116,9 @@ class RowInvoker:
     """Decode rows, predict them on the work queue (merged when possible), encode.
 
     Bodies over ``INLINE_LIMIT_BYTES`` are decoded and answers encoded on a helper
-    thread; at most ``max_cells`` rows x values are accepted per request.
+    thread; at most ``max_cells`` rows x values are accepted per request. Explanations
+    (``explain``) run on a queue of their own, one at a time and never merged, for at
+    most ``explain_max_rows`` rows per request.
     """
 
     def __init__(
@@ -101,23 +126,46 @@ class RowInvoker:
         model: RowModel,
         queue_factory: Callable[..., WorkQueue],
         max_cells: int = DEFAULT_MAX_CELLS,
+        explain_max_rows: int = DEFAULT_EXPLAIN_MAX_ROWS,
     ) -> None:
         self.model = model
         self.queue = queue_factory(self._run_batch)
         self.max_cells = max_cells
         self.dtype = model.input_dtype
+        self.explain_max_rows = explain_max_rows
+        self.explainer = model.explainer()
+        self._explain_queue: WorkQueue | None = None
+        self._queue_factory = queue_factory
 
-    def check(self, content_type: str | None, accept: str | None) -> None:
-        """Refuse unsupported media types before the body is read (415, 406)."""
+    def check(self, content_type: str | None, accept: str | None, explain: bool = False) -> None:
+        """Refuse what cannot be served before the body is read: unsupported media types
+        (415, 406), explanations this server or model cannot give (400) or in CSV (406)."""
         media = media_type(content_type)
         if media not in DECODABLE:
             raise UnsupportedMediaType(
                 f"content type {media!r} is not supported; use one of {', '.join(DECODABLE)}"
             )
-        choose_answer_type(accept)
+        if not explain:
+            choose_answer_type(accept)
+            return
+        if not explain_module.installed():
+            raise BadRequest(explain_module.ENABLE)
+        if self.explainer is None:
+            raise BadRequest(
+                f"explanations are available for joblib models (tree and linear); this is "
+                f"a {self.model.format} model"
+            )
+        try:
+            choose_answer_type(accept, (JSON,))
+        except NotAcceptable:
+            raise NotAcceptable(
+                f"explanations are answered in JSON only, not in {accept!r}; "
+                "send Accept: application/json"
+            ) from None
 
     async def __call__(self, call: Invocation) -> tuple[bytes, str]:
-        media_in, media_out = media_type(call.content_type), choose_answer_type(call.accept)
+        media_in = media_type(call.content_type)
+        media_out = JSON if call.explain else choose_answer_type(call.accept)
         heavy = len(call.body) > INLINE_LIMIT_BYTES
         if heavy:
             rows = await asyncio.to_thread(decode, call.body, media_in, self.dtype, self.max_cells)
@@ -126,6 +174,8 @@ class RowInvoker:
         self.model.check_rows(rows)
         if call.probabilities and not self.model.supports_probabilities:
             raise BadRequest("this model cannot return probabilities")
+        if call.explain:
+            return await self._explained(rows, call), JSON
         key = (call.probabilities, rows.shape[1], rows.dtype.str) if self.model.batchable else None
         future = self.queue.submit(
             (rows, call.probabilities), key=key, rows=rows.shape[0], on_done=call.slot.hand_off()
@@ -160,6 +210,45 @@ class RowInvoker:
         except Exception as exc:
             return False, exc
 
+    async def _explained(self, rows: np.ndarray, call: Invocation) -> bytes:
+        """Predict and explain ``rows`` on the explanation queue; the JSON answer."""
+        if rows.shape[0] > self.explain_max_rows:
+            raise PayloadTooLarge(
+                f"explanations are computed for at most {self.explain_max_rows} rows per "
+                f"request, this one holds {rows.shape[0]} (SERVING_EXPLAIN_MAX_ROWS)"
+            )
+        if self._explain_queue is None:
+            # Its own queue: never merged, and its calls stay out of the prediction
+            # queue's cost model and inline decision.
+            self._explain_queue = self._queue_factory(
+                self._run_explain, threads=1, max_rows=0, on_batch=None, inline_budget_seconds=0
+            )
+        future = self._explain_queue.submit(
+            (rows, call.probabilities), key=None, rows=rows.shape[0], on_done=call.slot.hand_off()
+        )
+        prediction, explanation = await _await_until(future, call)
+        return encode_explained(prediction, explanation)
+
+    def _run_explain(self, payloads: list[tuple[np.ndarray, bool]]) -> list[Outcome]:
+        assert self.explainer is not None  # checked before the body was read
+        outcomes: list[Outcome] = []
+        for rows, probabilities in payloads:
+            try:
+                prediction = self.model.predict(rows, probabilities)
+                outcomes.append((True, (prediction, self.explainer.explain(rows))))
+            except Exception as exc:
+                outcomes.append((False, exc))
+        return outcomes
+
+
+def encode_explained(prediction: Prediction, explanation: explain_module.Explanation) -> bytes:
+    """The JSON answer with explanations: ``{"predictions": [...], "probabilities"?: ...,
+    "explanations": {"output", "classes", "features", "base_values", "shap_values"}}``."""
+    body = encode_json(prediction)
+    return (
+        body[:-1] + b',"explanations":' + orjson.dumps(explanation.document(), option=_NUMPY) + b"}"
+    )
+
 
 class CustomInvoker:
     """Hand the raw request to the user's handlers, one request per call."""
@@ -168,8 +257,14 @@ class CustomInvoker:
         self.model = model
         self.queue = queue_factory(self._run_batch)
 
-    def check(self, content_type: str | None, accept: str | None) -> None:
-        """Nothing to refuse up front: ``input_fn`` / ``output_fn`` decide."""
+    def check(self, content_type: str | None, accept: str | None, explain: bool = False) -> None:
+        """Only explanations are refused up front (400); ``input_fn`` / ``output_fn``
+        decide the rest."""
+        if explain:
+            raise BadRequest(
+                "explanations are available for joblib models (tree and linear), not for "
+                "models served by code/inference.py"
+            )
 
     async def __call__(self, call: Invocation) -> tuple[bytes, str]:
         payload = (call.body, media_type(call.content_type), call.accept)
@@ -187,3 +282,4 @@ class CustomInvoker:
 
 
 Invoker = RowInvoker | CustomInvoker
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY

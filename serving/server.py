@@ -27,7 +27,7 @@ from collections import deque
 from typing import Any
 
 from serving.errors import ModelLoadError
-from serving.memory import freeze_heap, limit_arenas
+from serving.memory import freeze_heap, tune_allocator
 from serving.settings import Settings, available_cpus
 
 log = logging.getLogger("serving.server")
@@ -72,7 +72,7 @@ class Server:
     def run(self) -> int:
         """Serve until stopped; returns the process exit code."""
         self._prepare_metrics_dir()
-        limit_arenas()
+        tune_allocator()
         self._install_signal_handlers()
         try:
             # Bind first: from here on the kernel queues connections, even while imports run.

@@ -65,6 +65,11 @@ class Settings:
         max_batch_rows: built-in models predict queued invocations together, whatever
             their size, up to this many rows per call (0 turns merging off).
             ``SERVING_MAX_BATCH_ROWS``, default 65,536.
+        explain_max_rows: rows one request may ask explanations for (``?explain=true``);
+            more gets 413. Explanations cost far more than predictions (about 0.5 ms per
+            row for the example forest against microseconds), and they run one at a time
+            per worker, sharing the turns of ``large_concurrency``.
+            ``SERVING_EXPLAIN_MAX_ROWS``, default 100.
         batch_budget_ms: how much time merging may add to one model call, estimated from
             the model's measured cost per row (the fixed cost of a call is paid anyway);
             a single request is never split. ``SERVING_BATCH_BUDGET_MS``, default 100.
@@ -112,6 +117,7 @@ class Settings:
     large_concurrency: int = 1
     max_concurrency: int = 64
     max_batch_rows: int = 65_536
+    explain_max_rows: int = 100
     batch_budget_ms: float = 100.0
     predict_threads: int = 1
     inline_predict_ms: float = 2.0
@@ -147,6 +153,7 @@ class Settings:
             "large_concurrency": _int(env, "SERVING_LARGE_CONCURRENCY", 1, 1),
             "max_concurrency": _int(env, "SERVING_MAX_CONCURRENCY", 64, 1),
             "max_batch_rows": _int(env, "SERVING_MAX_BATCH_ROWS", 65_536, 0),
+            "explain_max_rows": _int(env, "SERVING_EXPLAIN_MAX_ROWS", 100, 1),
             "batch_budget_ms": _milliseconds(env, "SERVING_BATCH_BUDGET_MS", 100.0),
             "predict_threads": _int(env, "SERVING_PREDICT_THREADS", 1, 1),
             "inline_predict_ms": _milliseconds(env, "SERVING_INLINE_PREDICT_MS", 2.0),

@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run by path: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.serve import procs
-from benchmarks.serve.run import PYTHON, REPO, make_model
+from benchmarks.serve.run import DEFAULT_IMAGE, PYTHON, REPO, make_model
 
 MIB = 1024 * 1024
 ROW = b"5.1,3.5,1.4,0.2"
@@ -220,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {
             "PATH": "/usr/bin:/bin", "MODEL_DIR": str(model_dir), "SERVING_HOST": "127.0.0.1",
             "SAGEMAKER_BIND_TO_PORT": str(port), "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-            "SERVING_LOG_LEVEL": "error",
+            "SERVING_LOG_LEVEL": "error", "PYTHONPATH": str(DEFAULT_IMAGE),
         }  # fmt: skip
         process, _ = procs.start(
             [PYTHON, "-m", "serving", "serve"], env, REPO,

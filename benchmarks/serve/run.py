@@ -51,6 +51,9 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 PEERS_DIR = REPO / ".venv" / "peers"
 PEER_APPS = Path(__file__).resolve().parent / "peers"
+#: On PYTHONPATH, makes the server start without the explain extra's packages, as the
+#: default image does (the development venv has them for the tests).
+DEFAULT_IMAGE = Path(__file__).resolve().parent / "default_image"
 ROW = [5.1, 3.5, 1.4, 0.2]
 ROW_SIZES = (1, 100, 1000)
 CONNECTIONS = (1, 16, 64)
@@ -177,7 +180,8 @@ def contenders(model_dir: Path, scratch: Path) -> list[Contender]:
         Contender(
             OURS, [PYTHON, "-m", "serving", "serve"],
             {**env, "SAGEMAKER_BIND_TO_PORT": "{port}", "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
-             "SERVING_HOST": "127.0.0.1", "SERVING_LOG_LEVEL": "warning"},
+             "SERVING_HOST": "127.0.0.1", "SERVING_LOG_LEVEL": "warning",
+             "PYTHONPATH": str(DEFAULT_IMAGE)},
             "/invocations", instances,
         ),
         Contender(

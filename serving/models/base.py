@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from serving.errors import BadRequest
+from serving.explain import Explainer
 from serving.prediction import Prediction
 
 
@@ -101,6 +102,10 @@ class RowModel(ServedModel):
     def supports_probabilities(self) -> bool:
         """Whether :meth:`predict` can return class probabilities."""
         return False
+
+    def explainer(self) -> Explainer | None:
+        """What explains this model's predictions (``?explain=true``); None: nothing."""
+        return None
 
     def check_rows(self, rows: np.ndarray) -> None:
         """Reject rows of the wrong width before they reach the model (400)."""

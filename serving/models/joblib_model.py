@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from serving.errors import BadRequest, ModelError, ModelLoadError
+from serving.explain import Explainer
 from serving.models.base import RowModel
 from serving.prediction import Prediction
 
@@ -59,6 +60,10 @@ class JoblibModel(RowModel):
     @property
     def supports_probabilities(self) -> bool:
         return callable(getattr(self.estimator, "predict_proba", None))
+
+    def explainer(self) -> Explainer:
+        """SHAP explanations of the estimator (tree and linear models)."""
+        return Explainer(self.estimator, self.model_dir)
 
     def predict(self, rows: np.ndarray, probabilities: bool = False) -> Prediction:
         outputs = call_model(self.estimator.predict, rows)

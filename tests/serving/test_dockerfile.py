@@ -102,9 +102,10 @@ def test_image_pins_stay_inside_the_project_ranges() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     extras = pyproject["project"]["optional-dependencies"]
     ranges = {
-        Requirement(r).name.lower(): Requirement(r) for r in extras["serving"] + extras["onnx"]
+        Requirement(r).name.lower(): Requirement(r)
+        for r in extras["serving"] + extras["onnx"] + extras["explain"]
     }
-    for name in ("requirements.txt", "requirements-onnx.txt"):
+    for name in ("requirements.txt", "requirements-onnx.txt", "requirements-shap.txt"):
         for line in (SERVING / name).read_text().splitlines():
             if not line or line.startswith("#"):
                 continue

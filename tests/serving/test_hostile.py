@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.serve import abuse
 from tests.serving.conftest import StartServer
 from tests.serving.helpers import (
     ServerProcess,
@@ -131,6 +132,26 @@ def test_large_bodies_of_strings_do_not_grow_the_worker(example_server: ServerPr
     grown_mib = (vm_kib(worker, "VmHWM") - before) / 1024
     # Four bodies of 6 MiB are 24 MiB; decoding them must not multiply that.
     assert grown_mib < 60, f"the worker's peak grew by {grown_mib:.0f} MiB"
+
+
+def test_eight_numeric_6_mib_bodies_stay_within_the_memory_bounds(
+    example_model_dir: Path, start_server: StartServer
+) -> None:
+    """The bound of ``make bench-abuse``, through its own helper: the server's process tree
+    peaks at most 100 MiB over idle while eight 6 MiB CSV bodies of numbers arrive at once,
+    and is back within 10 % of idle five seconds later."""
+    server = start_server(example_model_dir)
+    for _ in range(20):
+        assert invoke(server.port, b"5.1,3.5,1.4,0.2", "text/csv").status == 200
+    body = abuse.numbers_csv()
+    # The first large request sets up what every one needs (helper threads, caches).
+    assert abuse.post(server.port, body, "text/csv") == "200"
+    outcome = abuse.measure(
+        "numbers", server.port, server.pid, abuse.eight_bodies(body, "text/csv")
+    )
+    assert outcome.result == "8 x 200"
+    assert outcome.peak_mib <= outcome.idle_mib + abuse.TARGET_PEAK_OVER_IDLE_MIB, outcome
+    assert outcome.settled_mib <= outcome.idle_mib * abuse.TARGET_SETTLED_RATIO, outcome
 
 
 # -- connections -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from serving.models import resolve
 
 model = resolve(Path(sys.argv[1]))
 model.load()
+gc.collect()  # garbage of the imports (pandas, when installed, leaves cycles), not the model
 trees = model.estimator.estimators_
 model_ids = {id(tree) for tree in trees} | {id(model.estimator), id(trees)}
 
