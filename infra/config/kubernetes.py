@@ -1,4 +1,11 @@
-"""``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+"""``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled).
+
+Split in two: :class:`KubernetesWorkloadConfig` is one model's workload (namespace, image,
+artifact, replicas, resources), per model under ``mlstack:models.<name>.kubernetes``;
+:class:`KubernetesPlatformConfig` is what every workload of the cluster shares (the
+Prometheus the canary analysis queries, the model fetcher image). A single-model stack's
+``mlstack:kubernetes`` holds both (:class:`KubernetesServingConfig`).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +28,9 @@ from infra.config.types import (
 )
 
 
-class KubernetesServingConfig(Section):
-    """``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+class KubernetesWorkloadConfig(Section):
+    """One model's workload on EKS: ``mlstack:models.<name>.kubernetes`` (or, in a
+    single-model stack, part of ``mlstack:kubernetes``)."""
 
     namespace: DnsLabel = "mlstack-serving"
     """Namespace of the serving objects. Default mlstack-serving."""
@@ -63,17 +71,9 @@ class KubernetesServingConfig(Section):
     graceful_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 20
     """Time in-flight requests get after SIGTERM (``SERVING_GRACEFUL_TIMEOUT_SECONDS``), in
     seconds. Default 20."""
-    prometheus_address: HttpUrl = "http://prometheus-server.monitoring.svc.cluster.local"
-    """Prometheus that scrapes the pods; the canary analysis queries it. Default the
-    prometheus-community chart's server in namespace monitoring."""
-    model_fetcher_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.27.9"
-    """aws-cli image of the init container that copies the model from S3. Default
-    public.ecr.aws/aws-cli/aws-cli:2.27.9 (mirror it when the VPC has no NAT)."""
-    model_fetcher_image_digest: ImageDigest | None = None
-    """``sha256:`` digest pinning that image. Production requires it. Default none."""
 
     @model_validator(mode="after")
-    def _check_serving(self) -> KubernetesServingConfig:
+    def _check_serving(self) -> KubernetesWorkloadConfig:
         errors: list[FieldError] = []
         if self.min_replicas > self.max_replicas:
             errors.append(
@@ -103,3 +103,25 @@ class KubernetesServingConfig(Section):
                 )
         raise_all(errors)
         return self
+
+
+class KubernetesPlatformConfig(Section):
+    """What every model's workload on the cluster shares: ``mlstack:kubernetes`` in a stack
+    with ``mlstack:models``."""
+
+    prometheus_address: HttpUrl = "http://prometheus-server.monitoring.svc.cluster.local"
+    """Prometheus that scrapes the pods; the canary analysis queries it. Default the
+    prometheus-community chart's server in namespace monitoring."""
+    model_fetcher_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.27.9"
+    """aws-cli image of the init container that copies the model from S3. Default
+    public.ecr.aws/aws-cli/aws-cli:2.27.9 (mirror it when the VPC has no NAT)."""
+    model_fetcher_image_digest: ImageDigest | None = None
+    """``sha256:`` digest pinning that image. Production requires it. Default none."""
+
+
+class KubernetesServingConfig(KubernetesPlatformConfig, KubernetesWorkloadConfig):
+    """``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+
+
+WORKLOAD_FIELDS = tuple(KubernetesWorkloadConfig.model_fields)
+"""Attribute names of the per-model part of ``mlstack:kubernetes``."""

@@ -207,6 +207,15 @@ def stack_file_schema() -> dict[str, Any]:
                 "$ref": f"#/$defs/{model.__name__}",
                 "description": " ".join((model.__doc__ or "").split()),
             }
+    # Many models per stack: the model (or fleet) name maps to its section.
+    for key, field in (
+        ("models", "models"),
+        ("modelDefaults", "model_defaults"),
+        ("fleets", "fleets"),
+    ):
+        config_properties[f"{PROJECT}:{key}"] = schema["properties"][
+            StackConfig.model_fields[field].alias or field
+        ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "mlstack stack file",
