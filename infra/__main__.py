@@ -349,6 +349,34 @@ for fleet_name in fleet_names:
         opts=pulumi.ResourceOptions(depends_on=[monitoring]),
     )
 
+fleet_drifts: dict[str, DriftMonitor] = {}
+for fleet_name, fleet in fleets.items():
+    baseline, capture = config.fleets[fleet_name].drift, config.fleets[fleet_name].data_capture
+    if baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri:
+        fleet_drifts[fleet_name] = DriftMonitor(
+            f"fleet-{fleet_name}-drift",
+            DriftMonitorArgs(
+                endpoint_name=fleet.endpoint.name,
+                partition=partition,
+                capture_prefix=capture.s3_prefix,
+                artifacts_bucket=registry.artifacts_bucket.bucket,
+                artifacts_bucket_arn=registry.artifacts_bucket.arn,
+                kms_key_arn=registry.kms_key.arn,
+                topic_arn=monitoring.topic.arn,
+                baseline_statistics_uri=baseline.baseline_statistics_uri,
+                baseline_constraints_uri=baseline.baseline_constraints_uri,
+                instance_type=baseline.instance_type,
+                volume_size_gb=baseline.volume_size_gb,
+                max_runtime_seconds=baseline.max_runtime_seconds,
+                watched_features=baseline.watched_features,
+                drift_threshold=baseline.drift_threshold,
+                alarm_name=f"{fleet.endpoint_name}-data-drift",
+                subnet_ids=subnet_ids,
+                security_group_ids=security_group_ids,
+                tags={**tags, "mlstack:fleet": fleet_name},
+            ),
+        )
+
 sagemaker_models: dict[str, SageMakerModel] = {m.name: serve_on_endpoint(m) for m in on_endpoints}
 for served in on_fleets:
     assert served.fleet_name is not None
@@ -365,7 +393,8 @@ if sagemaker_models:
             dashboard_name=f"{PROJECT}-{config.stack}",
             variants=[v for m in sagemaker_models.values() for v in m.dashboard_variants]
             + fleet_rows,
-            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns],
+            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
+            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
         ),
     )
 

@@ -40,7 +40,7 @@ def test_migration_keeps_every_urn(
     before, after = shipped_plans[stack].to_json(), migrated[stack].to_json()
     changes = operations(before, after)
     moved = {
-        c.urn: c.operation
+        c.key: c.operation
         for c in changes
         if c.operation in (Operation.CREATE, Operation.DELETE, Operation.REPLACE)
     }

@@ -80,6 +80,9 @@ class FleetConfig(Section):
     """Name of the fleet's variant; never change it. Default AllTraffic."""
     data_capture: DataCaptureConfig = DataCaptureConfig()
     """Invocation capture of every model on the fleet (endpoint-wide in SageMaker)."""
+    drift: DriftConfig = DriftConfig()
+    """Data-quality schedule on the fleet's captured data (capture is endpoint-wide, so the
+    baseline covers the fleet's traffic). Default off."""
 
 
 class ModelSettings(ModelConfig):

@@ -166,7 +166,15 @@ def register(app: typer.Typer) -> None:
     @model.command("promote")
     def promote(
         stack: Annotated[str, typer.Argument(help="Stack to promote: staging, production.")],
-        version: Annotated[int, typer.Option("--version", help="Approved version.", min=1)],
+        model_name: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="[MODEL]", help="The model of mlstack:models to promote (its name)."
+            ),
+        ] = None,
+        version: Annotated[
+            int | None, typer.Option("--version", help="Approved version (required).", min=1)
+        ] = None,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the diff, leave the file.")
         ] = False,
@@ -176,17 +184,21 @@ def register(app: typer.Typer) -> None:
 
         Checks the version exists in the stack's model package group and is Approved, then
         rewrites mlstack:model.packageVersion atomically (comments and formatting kept) and
-        prints the diff. On any failure the file is left as it was.
+        prints the diff. In a stack of many models, name the MODEL: only
+        mlstack:models.<MODEL>.packageVersion changes, so only that model's resources do.
+        On any failure the file is left as it was.
         Exit codes: 0 promoted (or already there), 2 bad stack file, 3 AWS check failed.
         """
         from mlstack.models import registry as model_registry
         from mlstack.models import stack_file as stack_model
         from mlstack.models.aws import AwsError, client
 
+        if version is None:
+            fail("promote needs --version N: the approved version to serve")
         try:
-            current = stack_model.read_stack_model(project_dir, stack)
+            current = stack_model.read_stack_model(project_dir, stack, model_name)
             old_text = current.path.read_text(encoding="utf-8")
-            new_text = stack_model.promoted_text(old_text, current.path, version)
+            new_text = stack_model.promoted_text(old_text, current.path, version, model_name)
             stack_model.validate(project_dir, stack, new_text)
         except stack_model.StackEditError as err:
             fail(str(err))
@@ -202,10 +214,12 @@ def register(app: typer.Typer) -> None:
             )
         label = str(Path(current.path).resolve().relative_to(Path(project_dir).resolve()))
         if current.version == version:
-            sys.stderr.write(f"{stack} already serves {found.describe()}: nothing to change\n")
+            served = f"{stack} model {model_name}" if model_name else stack
+            sys.stderr.write(f"{served} already serves {found.describe()}: nothing to change\n")
             return
         if not dry_run:
             stack_model.write_atomically(current.path, new_text)
         sys.stdout.write(stack_model.unified_diff(old_text, new_text, label))
         verb = "would promote" if dry_run else "promoted"
-        sys.stderr.write(f"{verb} {stack} to {found.describe()}\n")
+        target = f"{stack} model {model_name}" if model_name else stack
+        sys.stderr.write(f"{verb} {target} to {found.describe()}\n")

@@ -33,6 +33,7 @@ from mlstack.offline.stack_files import (
 )
 
 MODEL_KEY = f"{PROJECT}:model"
+MODELS_KEY = f"{PROJECT}:models"
 VERSION_FIELD = "packageVersion"
 
 
@@ -58,9 +59,10 @@ def _config(doc: Any, path: Path) -> dict[str, Any]:
     return config
 
 
-def read_stack_model(project_root: Path, stack: str) -> StackModel:
+def read_stack_model(project_root: Path, stack: str, model: str | None = None) -> StackModel:
     """The model group, version and region of ``stack``'s file, as the program resolves
-    them (the file is validated first; its defaults come from the config package)."""
+    them (the file is validated first; its defaults come from the config package). A stack
+    of many models (``mlstack:models``) needs ``model``, the name of one of them."""
     try:
         path = load_project(project_root).stack_file(stack)
     except StackFileError as err:
@@ -68,6 +70,21 @@ def read_stack_model(project_root: Path, stack: str) -> StackModel:
     if not path.exists():
         raise StackEditError(f"no stack '{stack}': {path} does not exist")
     config = stack_config(project_root, stack, path.read_text(encoding="utf-8"))
+    if config.models or model is not None:
+        settings = config.models.get(model or "")
+        if settings is None:
+            names = ", ".join(config.models) or "none: it serves mlstack:model, name no model"
+            raise StackEditError(
+                f"{path}: {'name a model' if model is None else f'no model {model!r}'} of "
+                f"{MODELS_KEY} ({names})"
+            )
+        return StackModel(
+            path=path,
+            stack=stack,
+            region=config.region,
+            group=settings.package_group_name or config.registry.model_package_group_name,
+            version=settings.package_version,
+        )
     return StackModel(
         path=path,
         stack=stack,
@@ -77,20 +94,29 @@ def read_stack_model(project_root: Path, stack: str) -> StackModel:
     )
 
 
-def promoted_text(text: str, path: Path, version: int) -> str:
-    """``text`` with ``mlstack:model.packageVersion`` set to ``version``, nothing else changed."""
+def promoted_text(text: str, path: Path, version: int, model_name: str | None = None) -> str:
+    """``text`` with ``mlstack:model.packageVersion`` (or, with ``model_name``,
+    ``mlstack:models.<model_name>.packageVersion``) set to ``version``, nothing else changed."""
     try:
         doc = YAML(typ="rt").load(text)
     except RuamelError as err:
         raise StackEditError(f"{path}: not valid YAML ({err})") from None
-    model = _config(doc, path).get(MODEL_KEY)
+    config = _config(doc, path)
+    if model_name is None:
+        key_path: tuple[str, ...] = (MODEL_KEY,)
+        model = config.get(MODEL_KEY)
+    else:
+        key_path = (MODELS_KEY, model_name)
+        models = config.get(MODELS_KEY)
+        model = models.get(model_name) if isinstance(models, dict) else None
+    shown = ".".join(key_path)
     if not isinstance(model, dict) or VERSION_FIELD not in model:
         raise StackEditError(
-            f"{path}: {MODEL_KEY}.{VERSION_FIELD} is not set\n"
+            f"{path}: {shown}.{VERSION_FIELD} is not set\n"
             f"  promote moves a stack between registry versions; add {VERSION_FIELD} first"
         )
     if not isinstance(model[VERSION_FIELD], int) or isinstance(model[VERSION_FIELD], bool):
-        raise StackEditError(f"{path}: {MODEL_KEY}.{VERSION_FIELD} must be an integer")
+        raise StackEditError(f"{path}: {shown}.{VERSION_FIELD} must be an integer")
     line_no, column = model.lc.value(VERSION_FIELD)
     lines = text.splitlines(keepends=True)
     match = re.compile(r"[0-9]+").match(lines[line_no], column)
@@ -100,7 +126,10 @@ def promoted_text(text: str, path: Path, version: int) -> str:
     lines[line_no] = line[: match.start()] + str(version) + line[match.end() :]
     new_text = "".join(lines)
     expected = yaml.safe_load(text)
-    expected["config"][MODEL_KEY][VERSION_FIELD] = version
+    section = expected["config"]
+    for key in key_path:
+        section = section[key]
+    section[VERSION_FIELD] = version
     if yaml.safe_load(new_text) != expected:
         raise StackEditError(f"{path}: rewriting {VERSION_FIELD} would change other values")
     return new_text

@@ -17,7 +17,10 @@ service's format, a physical name where the provider auto-names (logical name pl
 outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources get IDs in
 AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
 is built from its issuer URL; a launch template is at version 1. Kubernetes objects (and Helm
-releases) come back with their inputs. An invoke without a canned answer fails the plan,
+releases) come back with their inputs. aws-native resources (the CloudFormation-based provider)
+come back with their inputs, the ARN under the property the provider names it (for an
+inference component ``inferenceComponentArn``) and the status AWS reports when it is ready;
+they have no ``tagsAll``. An invoke without a canned answer fails the plan,
 naming the token, instead of returning nothing.
 """
 
@@ -83,6 +86,15 @@ AUTONAME_PROPERTY: dict[str, str] = {
     "aws:ec2/launchTemplate:LaunchTemplate": "name",
     "aws:ec2/securityGroup:SecurityGroup": "name",
     "aws:kms/alias:Alias": "name",
+    "aws-native:sagemaker:InferenceComponent": "inferenceComponentName",
+}
+
+# aws-native resources: the output holding the ARN, and what AWS reports once it is ready.
+AWS_NATIVE_OUTPUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "aws-native:sagemaker:InferenceComponent": (
+        "inferenceComponentArn",
+        {"inferenceComponentStatus": "InService"},
+    ),
 }
 
 # EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
@@ -221,6 +233,8 @@ class OfflineMocks(Mocks):
         state = dict(args.inputs)
         if args.typ.startswith("kubernetes:"):
             return self._kubernetes(args, state)
+        if args.typ.startswith("aws-native:"):
+            return self._aws_native(args, state)
         suffix = _suffix(args.typ, args.name)
         name_property = AUTONAME_PROPERTY.get(args.typ)
         if name_property and not state.get(name_property):
@@ -280,6 +294,18 @@ class OfflineMocks(Mocks):
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
         return {}
+
+    def _aws_native(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
+        """An aws-native resource: its physical name, its ARN under the provider's property
+        name (its ID, as CloudFormation's primary identifier is), type-specific outputs."""
+        name_property = AUTONAME_PROPERTY.get(args.typ, "name")
+        if not state.get(name_property):
+            state[name_property] = f"{args.name}-{_suffix(args.typ, args.name)}"
+        arn = self._arn(args.typ, str(state[name_property]), str(state[name_property]))
+        arn_property, outputs = AWS_NATIVE_OUTPUTS.get(args.typ, ("arn", {}))
+        state.setdefault(arn_property, arn)
+        state.update(outputs)
+        return arn, state
 
     def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
         metadata = dict(state.get("metadata") or {})
