@@ -43,13 +43,17 @@ class StackEditError(Exception):
 
 @dataclass(frozen=True)
 class StackModel:
-    """Where a stack's model comes from."""
+    """Where a stack's model comes from, and where it is served."""
 
     path: Path
     stack: str
     region: str | None
     group: str
     version: int | None
+    endpoint_name: str | None = None
+    """The SageMaker endpoint serving it (a stack of models names it per model)."""
+    inference_component: str | None = None
+    """Its inference component, when it runs on a shared fleet."""
 
 
 def _config(doc: Any, path: Path) -> dict[str, Any]:
@@ -78,12 +82,17 @@ def read_stack_model(project_root: Path, stack: str, model: str | None = None) -
                 f"{path}: {'name a model' if model is None else f'no model {model!r}'} of "
                 f"{MODELS_KEY} ({names})"
             )
+        served = next(m for m in config.served_models() if m.name == model)
+        endpoint = served.view.endpoint_name if settings.on_sagemaker else None
         return StackModel(
             path=path,
             stack=stack,
             region=config.region,
             group=settings.package_group_name or config.registry.model_package_group_name,
             version=settings.package_version,
+            endpoint_name=endpoint,
+            # The program names a model's inference component <fleet endpoint>-<model>.
+            inference_component=f"{endpoint}-{model}" if served.fleet is not None else None,
         )
     return StackModel(
         path=path,
