@@ -163,6 +163,31 @@ def register(app: typer.Typer) -> None:
             fail(str(err), EXIT_REMOTE)
         _print_version(approved, as_json, "approved")
 
+    @model.command("migrate")
+    def migrate(
+        stack: Annotated[str, typer.Argument(help="Single-model stack to migrate.")],
+        name: Annotated[
+            str | None,
+            typer.Argument(help="The model's name (default: its package group, lower case)."),
+        ] = None,
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
+    ) -> None:
+        """Move STACK's model from mlstack:model and its sections to mlstack:models with one
+        entry (legacyNames: true), keeping every URN and physical name; comments move along.
+
+        The result is validated before the file is replaced. Review it with
+        `mlstack diff STACK --base origin/main`: nothing is created, replaced or deleted.
+        Exit codes: 0 migrated, 2 bad or already migrated stack file.
+        """
+        from mlstack.models.migrate import migrate_stack
+        from mlstack.models.stack_file import StackEditError
+
+        try:
+            path, model_name = migrate_stack(project_dir, stack, name)
+        except StackEditError as err:
+            fail(str(err))
+        sys.stderr.write(f"migrated {path.name}: mlstack:models.{model_name} (legacyNames)\n")
+
     @model.command("promote")
     def promote(
         stack: Annotated[str, typer.Argument(help="Stack to promote: staging, production.")],
