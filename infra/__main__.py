@@ -21,7 +21,6 @@ if not __package__:
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_aws_native as aws_native
 
 from infra.components.alarms import (
     EndpointAlarms,
@@ -40,7 +39,13 @@ from infra.components.endpoint import (
     ProductionVariant,
     ShadowVariant,
 )
-from infra.components.fleet import FleetModel, FleetModelArgs, SharedFleet, SharedFleetArgs
+from infra.components.fleet import (
+    FleetModel,
+    FleetModelArgs,
+    SharedFleet,
+    SharedFleetArgs,
+    aws_native_provider,
+)
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
     Dashboard,
@@ -305,20 +310,20 @@ def serve_on_fleet(served: ServedModel, fleet: SharedFleet) -> SageMakerModel:
             security_group_ids=security_group_ids,
             tags=served.tags,
         ),
-        provider=aws_native_provider(),
+        provider=native_provider(),
     )
     alarm_arns = [a.arn for a in on_fleet.rollback_alarms]
     return SageMakerModel(None, None, alarm_arns, [], on_fleet)
 
 
-_aws_native: list[aws_native.Provider] = []
+_aws_native: list[pulumi.ProviderResource] = []
 
 
-def aws_native_provider() -> aws_native.Provider:
+def native_provider() -> pulumi.ProviderResource:
     """The aws-native provider (inference components), in the stack's region; declared only
-    by a stack with shared fleets."""
+    by a stack with shared fleets, once."""
     if not _aws_native:
-        _aws_native.append(aws_native.Provider("aws-native", region=config.region))
+        _aws_native.append(aws_native_provider("aws-native", config.region))
     return _aws_native[0]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -128,8 +129,30 @@ def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> N
     print(
         f"diff/plan at {last} models: {ratio:.2f}x ({verdict} the {TARGET_DIFF_RATIO:.1f}x target)"
     )
+    in_process(projects, runs)
     if profile:
         _profile(largest)
+
+
+def in_process(projects: dict[int, Path], runs: int) -> None:
+    """The same plans in this process after a warm-up plan: the cost of the models alone,
+    without interpreter start and imports (the floor)."""
+    from mlstack.offline.harness import run_plan
+
+    run_plan(STACK, projects[MODEL_COUNTS[0]])  # imports and caches
+    medians = {}
+    for n, project in projects.items():
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            run_plan(STACK, project)
+            samples.append(time.perf_counter() - start)
+        medians[n] = statistics.median(samples)
+    first, last = MODEL_COUNTS[0], MODEL_COUNTS[-1]
+    per_model_ms = (medians[last] - medians[first]) / (last - first) * 1000
+    shown = ", ".join(f"{n} model(s) {medians[n]:.3f} s" for n in MODEL_COUNTS)
+    print(f"in process, after a warm-up plan: {shown}; {per_model_ms:.0f} ms per model")
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def _profile(project: Path) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_aws_native as aws_native
 
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.endpoint import (
@@ -35,6 +34,17 @@ from infra.components.endpoint import (
 )
 from infra.components.iam import role_with_inline_policy, service_trust_policy
 from infra.components.s3 import s3_uri
+
+
+def aws_native_provider(name: str, region: str) -> pulumi.ProviderResource:
+    """The explicit aws-native provider of the inference components, in ``region``.
+
+    pulumi_aws_native loads some 300 modules (about a second): it is imported here, only by
+    a stack with a shared fleet, so no other stack's plan pays for it."""
+    import pulumi_aws_native as aws_native
+
+    return aws_native.Provider(name, region=region)
+
 
 ROUTING_STRATEGY = "LEAST_OUTSTANDING_REQUESTS"
 """How the fleet spreads requests over a model's copies: the least busy copy first."""
@@ -272,7 +282,9 @@ class FleetModel(pulumi.ComponentResource):
             deployment["auto_rollback_configuration"] = {
                 "alarms": [{"alarm_name": a.name} for a in self.rollback_alarms]
             }
-        self.component = aws_native.sagemaker.InferenceComponent(
+        from pulumi_aws_native import sagemaker as native_sagemaker
+
+        self.component = native_sagemaker.InferenceComponent(
             f"{name}-component",
             inference_component_name=args.component_name,
             endpoint_name=fleet.endpoint.name,
