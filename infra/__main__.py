@@ -300,6 +300,9 @@ def serve_on_fleet(served: ServedModel, fleet: SharedFleet) -> SageMakerModel:
             bake_seconds=rollout.bake_seconds,
             maximum_execution_timeout_seconds=rollout.maximum_execution_timeout_seconds,
             rollback_alarms=[rollback_alarm(a) for a in rollout.rollback_alarms],
+            operational_alarms=operational_alarms(
+                config.monitoring.alarms, None, no_traffic=config.is_production
+            ),
             topic_arn=monitoring.topic.arn,
             min_copies=scaling.min_instances if scaling.enabled else None,
             max_copies=scaling.max_instances,
@@ -312,8 +315,11 @@ def serve_on_fleet(served: ServedModel, fleet: SharedFleet) -> SageMakerModel:
         ),
         provider=native_provider(),
     )
-    alarm_arns = [a.arn for a in on_fleet.rollback_alarms]
-    return SageMakerModel(None, None, alarm_arns, [], on_fleet)
+    alarm_arns = [a.arn for a in on_fleet.rollback_alarms + on_fleet.alarms]
+    row = DashboardVariant(
+        fleet.endpoint_name, fleet.variant_name, inference_component=on_fleet.component_name
+    )
+    return SageMakerModel(None, None, alarm_arns, [row], on_fleet)
 
 
 _aws_native: list[pulumi.ProviderResource] = []

@@ -197,6 +197,9 @@ class FleetModelArgs:
     """Wait after each batch while the rollback alarms are watched, seconds."""
     maximum_execution_timeout_seconds: int
     rollback_alarms: Sequence[AlarmDefinition]
+    operational_alarms: Sequence[AlarmDefinition]
+    """The model's operational alarm set (no instance alarms: the instances are the fleet's),
+    scoped to its inference component."""
     topic_arn: pulumi.Input[str]
     min_copies: int | None
     """Copy autoscaling minimum; none turns copy autoscaling off."""
@@ -269,6 +272,19 @@ class FleetModel(pulumi.ComponentResource):
         ]
         self.rollback_alarm_names = [
             rollback_alarm_name(args.component_name, a.key) for a in args.rollback_alarms
+        ]
+        self.alarms = [
+            declare_alarm(
+                f"{name}-{definition.key}",
+                f"{args.component_name}-{definition.key}",
+                definition,
+                dimensions,
+                args.topic_arn,
+                role="operational",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for definition in args.operational_alarms
         ]
         deployment: dict[str, Any] = {
             "rolling_update_policy": {
