@@ -12,8 +12,10 @@ cluster, alarm topic, dashboard, shared fleets) belong to no model: ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from mlstack.operations import Operation, ResourceChange, resource_key
 
 MODEL_TAG = "mlstack:model"
 """The tag the program puts on every taggable resource of one model (infra/config/stack.py)."""
@@ -87,3 +89,24 @@ def _single_model(document: Document) -> str | None:
     if any(tagged_model(r.get("inputs") or {}) for r in resources if isinstance(r, Mapping)):
         return None
     return next(iter(models))
+
+
+def group_by_model(
+    changes: Iterable[ResourceChange], base: Document, head: Document
+) -> tuple[dict[str | None, list[ResourceChange]], int]:
+    """Changed resources grouped by model (``None``: the platform), and how many of the
+    head's models have no change at all. ``changes`` are :func:`mlstack.operations.operations`
+    results; resources are matched by their key (the URN without stack and project), in the
+    head first, else in the base (a deleted resource)."""
+    owners = {
+        resource_key(urn): model
+        for document in (base, head)
+        for urn, model in models_by_urn(document).items()
+    }
+    grouped: dict[str | None, list[ResourceChange]] = {}
+    for change in changes:
+        if change.operation is not Operation.SAME:
+            grouped.setdefault(owners.get(change.key), []).append(change)
+    models = set((head.get("config") or {}).get("models") or {})
+    unchanged = len(models - {m for m in grouped if m is not None})
+    return grouped, unchanged

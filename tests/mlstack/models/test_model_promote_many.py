@@ -8,7 +8,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from mlstack.attribution import models_by_urn
+from mlstack.attribution import group_by_model, models_by_urn
 from mlstack.cli.app import app
 from mlstack.cli.errors import EXIT_USAGE
 from mlstack.offline.harness import run_plan
@@ -56,6 +56,8 @@ def test_promoting_one_model_changes_only_its_resources(
     assert {owners.get(c.key) for c in changes} == {MODEL}, [
         (c.key, owners.get(c.key)) for c in changes
     ]
+    grouped, unchanged = group_by_model(changes, before, after)
+    assert list(grouped) == [MODEL] and unchanged == 3
 
 
 def test_a_stack_of_models_needs_the_model_named(project: Path, aws_env: str) -> None:
