@@ -101,3 +101,44 @@ def test_render_k8s_writes_a_folder_per_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "ranking" / "rollout-model-server.yaml").exists()
     assert {p.name for p in (tmp_path / "out").iterdir() if p.is_dir()} == {"ranking"}
+
+
+def test_the_stack_file_is_commented_documented_and_matches_the_schema() -> None:
+    import re
+
+    import jsonschema
+    import yaml
+
+    from infra.config.reference import MODELINE, reference_rows, stack_file_schema
+    from mlstack.project import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text()
+    assert text.splitlines()[0] == MODELINE
+    doc = yaml.safe_load(text)
+    jsonschema.validate(doc, stack_file_schema())
+    lines = text.splitlines()
+    key_line = re.compile(r"^\s*(- )?[\w:.-]+:( |$)")
+    uncommented = [
+        line
+        for number, line in enumerate(lines)
+        if key_line.match(line)
+        and not line.startswith("config:")
+        and not next((p for p in reversed(lines[:number]) if p.strip()), "").strip().startswith("#")
+    ]
+    assert not uncommented
+
+    def keys(prefix: str, value: object) -> set[str]:
+        if isinstance(value, dict):
+            return {k for name, v in value.items() for k in keys(f"{prefix}.{name}", v)}
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return {k for item in value for k in keys(f"{prefix}[]", item)}
+        return {prefix}
+
+    used = set()
+    for key, value in doc["config"].items():
+        for leaf in keys(key, value) if key != "mlstack:tags" else {key}:
+            leaf = re.sub(r"^mlstack:(models|fleets)\.[a-z0-9-]+", r"mlstack:\1.<name>", leaf)
+            used.add(re.sub(r"^mlstack:modelDefaults", "mlstack:models.<name>", leaf))
+    documented = {key for key, *_ in reference_rows()}
+    assert {"mlstack:models.<name>.fleet.cpuCores", "mlstack:modelDefaults"} <= documented
+    assert used - documented == set()
