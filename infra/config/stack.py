@@ -200,6 +200,12 @@ class StackConfig(Section):
             yield FieldError(
                 f"{path}.sagemaker.mode", "serverless", "a shared fleet runs instances"
             )
+        if settings.drift.enabled:
+            yield FieldError(
+                f"{path}.drift.enabled",
+                True,
+                f"capture is the fleet's: set mlstack:fleets.{settings.fleet.name}.drift",
+            )
 
     def served_models(self) -> list[ServedModel]:
         """Every model the stack serves, in the file's order; a single-model stack serves

@@ -93,6 +93,7 @@ def test_a_fleet_model_cannot_shift_traffic_or_name_an_unknown_fleet() -> None:
     assert "mlstack:models.sentiment.rollout.strategy = " in message
     assert "use rolling" in message
     assert 'mlstack:models.language-id.fleet.name = "nope"' in message
+
     assert "small-models" in message
 
 
@@ -155,3 +156,14 @@ def test_errors_in_defaults_are_reported_once_under_model_defaults() -> None:
         platform(edit)
     assert str(err.value).count("instanceCont") == 1
     assert "mlstack:modelDefaults.sagemaker.instanceCont" in str(err.value)
+
+
+def test_drift_of_a_fleet_model_is_the_fleets() -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["mlstack:models"]["sentiment"]["drift"] = copy.deepcopy(
+            doc["mlstack:models"]["churn"]["drift"]
+        )
+
+    message = rejection(edit, STACK)
+    assert "mlstack:models.sentiment.drift.enabled" in message
+    assert "mlstack:fleets.small-models.drift" in message
