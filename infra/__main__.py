@@ -1,12 +1,19 @@
 """The mlstack Pulumi program: the stack's config, every top-level component, the exports.
 
 Read top to bottom: config; the registry and the network every path uses; monitoring; the
-SageMaker path (endpoint, autoscaling, alarms, drift, dashboard); the EKS path (cluster, Argo
-Rollouts, Kubernetes serving); then every stack output in one place.
+SageMaker path of each model (endpoint, autoscaling, alarms, drift; or its inference
+component on a shared fleet), then one dashboard with a row per model; the EKS path (cluster,
+Argo Rollouts, each model's Kubernetes serving); then every stack output in one place.
+
+A stack serves the models of ``mlstack:models`` or, in a single-model stack, the one of
+``mlstack:model``; each model's components are named ``<model>-<component>`` (the
+single-model names when the model has ``legacyNames``) and tagged ``mlstack:model``.
 """
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 if not __package__:
     # The language host runs this directory as a script; make `infra` importable as a package.
@@ -32,6 +39,13 @@ from infra.components.endpoint import (
     ProductionVariant,
     ShadowVariant,
 )
+from infra.components.fleet import (
+    FleetModel,
+    FleetModelArgs,
+    SharedFleet,
+    SharedFleetArgs,
+    aws_native_provider,
+)
 from infra.components.k8s_manifests import NetworkPeer
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
@@ -46,7 +60,9 @@ from infra.components.registry import Registry, RegistryArgs
 from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
+from infra.config.rollout import ROLLING_DEFAULT_STEP_PERCENT
 from infra.config.sagemaker import EndpointMode
+from infra.config.stack import ServedModel
 from infra.loop import LoopPlatform, declare_model_loop, needs_eventbridge_topic_access
 from infra.rollout import compile_kubernetes_strategy, sagemaker_deployment
 
@@ -56,9 +72,10 @@ from infra.rollout import compile_kubernetes_strategy, sagemaker_deployment
 
 config = load_stack_config()
 tags = config.resource_tags()
-sm, model = config.sagemaker, config.model
-serverless = sm.mode is EndpointMode.SERVERLESS
-endpoint_name = config.endpoint_name
+served_models = config.served_models()
+on_endpoints = [m for m in served_models if m.view.sagemaker.enabled and m.fleet is None]
+on_fleets = [m for m in served_models if m.view.sagemaker.enabled and m.fleet is not None]
+fleet_names = list(dict.fromkeys(m.fleet_name for m in on_fleets if m.fleet_name is not None))
 # Looked up once: every ARN the components build is in the account's partition.
 partition = aws.get_partition_output().partition
 
@@ -66,10 +83,23 @@ partition = aws.get_partition_output().partition
 # Registry and network: every delivery path uses them
 # ---------------------------------------------------------------------------------------------
 
-# Only the endpoint's execution role writes captured traffic; the role is declared with the
-# endpoint below, the bucket policy that names it here.
+# Only the endpoints' execution roles write captured traffic; the roles are declared with the
+# endpoints below, the bucket policy that names them here.
 capture_writer_arns, resolve_capture_writers = pulumi.deferred_output()
-capture_prefix = sm.data_capture.s3_prefix if sm.enabled and sm.data_capture.enabled else None
+capture_prefixes = sorted(
+    {
+        m.view.sagemaker.data_capture.s3_prefix
+        for m in on_endpoints
+        if m.view.sagemaker.data_capture.enabled
+    }
+    | {
+        config.fleets[f].data_capture.s3_prefix
+        for f in fleet_names
+        if config.fleets[f].data_capture.enabled
+    }
+)
+# Approval notices of retraining pipelines publish to the encrypted alert topic.
+eventbridge_publishes = needs_eventbridge_topic_access([m.view.model for m in served_models])
 registry = Registry(
     "registry",
     RegistryArgs(
@@ -82,9 +112,9 @@ registry = Registry(
         kms_deletion_window_days=config.registry.kms_deletion_window_days,
         model_prefix=config.registry.model_prefix,
         model_writer_arns=tuple(config.registry.model_writer_arns),
-        capture_prefix=capture_prefix,
+        capture_prefixes=capture_prefixes,
         capture_writer_arns=capture_writer_arns,
-        eventbridge_publishes=needs_eventbridge_topic_access([model]),
+        eventbridge_publishes=eventbridge_publishes,
         tags=tags,
     ),
 )
@@ -120,25 +150,42 @@ monitoring = Monitoring(
         topic_display_name=f"{PROJECT} {config.stack} alerts",
         partition=partition,
         kms_key_arn=registry.kms_key.arn,
-        endpoint_names=[endpoint_name] if sm.enabled else [],
+        endpoint_names=[m.view.endpoint_name for m in on_endpoints]
+        + [config.fleets[f].endpoint_name or f for f in fleet_names],
         email_subscriptions=config.monitoring.email_subscriptions,
         https_subscriptions=config.monitoring.https_subscriptions,
         log_retention_days=config.monitoring.log_retention_days,
-        eventbridge_publishes=needs_eventbridge_topic_access([model]),
+        eventbridge_publishes=eventbridge_publishes,
         tags=tags,
     ),
 )
 
 # ---------------------------------------------------------------------------------------------
-# SageMaker serving: endpoint, autoscaling, alarms, drift, dashboard
+# SageMaker serving: each model's endpoint (autoscaling, alarms, drift) or its inference
+# component on a shared fleet; one dashboard with a row per model
 # ---------------------------------------------------------------------------------------------
 
-endpoint: Endpoint | None = None
-drift: DriftMonitor | None = None
-dashboard: Dashboard | None = None
-if sm.enabled:
+
+@dataclass
+class SageMakerModel:
+    """What one model declared on SageMaker, for the dashboard and the exports."""
+
+    endpoint: Endpoint | None
+    drift: DriftMonitor | None
+    capture_writer_arn: pulumi.Output[str] | None
+    alarm_arns: list[pulumi.Output[str]]
+    dashboard_variants: list[DashboardVariant]
+    on_fleet: FleetModel | None = None
+
+
+def serve_on_endpoint(served: ServedModel) -> SageMakerModel:
+    """One model's dedicated endpoint: endpoint, autoscaling, alarms and drift."""
+    config, model, name, tags = served.view, served.view.model, served.resource_name, served.tags
+    sm = config.sagemaker
+    serverless = sm.mode is EndpointMode.SERVERLESS
+    endpoint_name = config.endpoint_name
     endpoint = Endpoint(
-        "sagemaker",
+        name("sagemaker"),
         EndpointArgs(
             endpoint_name=endpoint_name,
             model_package_group_name=config.model_package_group_name,
@@ -174,7 +221,7 @@ if sm.enabled:
             serverless_memory_size_mb=sm.serverless.memory_size_mb,
             serverless_max_concurrency=sm.serverless.max_concurrency,
             network_isolation=sm.network_isolation,
-            capture_prefix=capture_prefix,
+            capture_prefix=sm.data_capture.s3_prefix if sm.data_capture.enabled else None,
             capture_sampling_percent=sm.data_capture.sampling_percent,
             deployment=sagemaker_deployment(config.rollout),
             rollback_alarms=[rollback_alarm(a) for a in config.rollout.rollback_alarms],
@@ -190,26 +237,26 @@ if sm.enabled:
         # The log group must exist before SageMaker creates one without retention or KMS.
         opts=pulumi.ResourceOptions(depends_on=[monitoring]),
     )
-    resolve_capture_writers(endpoint.role.arn.apply(lambda arn: [arn]))
     alarm_arns = [a.arn for a in endpoint.rollback_alarms]
 
-    if config.autoscaling.enabled and not serverless:
+    scaling = config.autoscaling
+    if scaling.enabled and not serverless:
         VariantAutoscaling(
-            "autoscaling",
+            name("autoscaling"),
             VariantAutoscalingArgs(
                 endpoint_name=endpoint.endpoint.name,
                 variant_name=sm.variant_name,
-                min_instances=config.autoscaling.min_instances,
-                max_instances=config.autoscaling.max_instances,
-                target_invocations_per_instance=config.autoscaling.target_invocations_per_instance,
-                scale_in_cooldown_seconds=config.autoscaling.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=config.autoscaling.scale_out_cooldown_seconds,
+                min_instances=scaling.min_instances,
+                max_instances=scaling.max_instances,
+                target_invocations_per_instance=scaling.target_invocations_per_instance,
+                scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+                scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
             ),
             opts=pulumi.ResourceOptions(depends_on=[endpoint.endpoint]),
         )
 
     alarms = EndpointAlarms(
-        "alarms",
+        name("alarms"),
         EndpointAlarmsArgs(
             endpoint_name=endpoint_name,
             variants=endpoint.variant_names,
@@ -224,10 +271,11 @@ if sm.enabled:
     )
     alarm_arns += [a.arn for a in alarms.alarms]
 
+    drift: DriftMonitor | None = None
     baseline = config.monitoring.drift
     if baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri:
         drift = DriftMonitor(
-            "drift",
+            name("drift"),
             DriftMonitorArgs(
                 endpoint_name=endpoint.endpoint.name,
                 partition=partition,
@@ -251,56 +299,196 @@ if sm.enabled:
         )
         if drift.alarm is not None:
             alarm_arns.append(drift.alarm.arn)
+    variants = [
+        DashboardVariant(endpoint_name, variant, instances=not serverless)
+        for variant in endpoint.variant_names
+    ]
+    capture_writer = endpoint.role.arn if sm.data_capture.enabled else None
+    return SageMakerModel(endpoint, drift, capture_writer, alarm_arns, variants)
 
+
+def serve_on_fleet(served: ServedModel, fleet: SharedFleet) -> SageMakerModel:
+    """One model's inference component on a shared fleet (its alarms scoped to it)."""
+    config, model, settings = served.view, served.view.model, served.settings
+    assert settings.fleet is not None  # on_fleets holds only models with a fleet
+    rollout, scaling = config.rollout, config.autoscaling
+    on_fleet = FleetModel(
+        served.resource_name("inference"),
+        FleetModelArgs(
+            fleet=fleet,
+            component_name=f"{fleet.endpoint_name}-{served.name}",
+            model_package_group_name=config.model_package_group_name,
+            source=ModelSource(model.package_version, model.image_uri, model.artifact_uri),
+            network_isolation=config.sagemaker.network_isolation,
+            copies=settings.fleet.copies,
+            cpu_cores=settings.fleet.cpu_cores,
+            memory_mb=settings.fleet.memory_mb,
+            step_percent=rollout.step_percent or ROLLING_DEFAULT_STEP_PERCENT,
+            bake_seconds=rollout.bake_seconds,
+            maximum_execution_timeout_seconds=rollout.maximum_execution_timeout_seconds,
+            rollback_alarms=[rollback_alarm(a) for a in rollout.rollback_alarms],
+            operational_alarms=operational_alarms(
+                config.monitoring.alarms, None, no_traffic=config.is_production
+            ),
+            topic_arn=monitoring.topic.arn,
+            min_copies=scaling.min_instances if scaling.enabled else None,
+            max_copies=scaling.max_instances,
+            target_invocations_per_copy=scaling.target_invocations_per_instance,
+            scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
+            scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            tags=served.tags,
+        ),
+        provider=native_provider(),
+    )
+    alarm_arns = [a.arn for a in on_fleet.rollback_alarms + on_fleet.alarms]
+    row = DashboardVariant(
+        fleet.endpoint_name, fleet.variant_name, inference_component=on_fleet.component_name
+    )
+    return SageMakerModel(None, None, None, alarm_arns, [row], on_fleet)
+
+
+_aws_native: list[pulumi.ProviderResource] = []
+
+
+def native_provider() -> pulumi.ProviderResource:
+    """The aws-native provider (inference components), in the stack's region; declared only
+    by a stack with shared fleets, once."""
+    if not _aws_native:
+        _aws_native.append(aws_native_provider("aws-native", config.region))
+    return _aws_native[0]
+
+
+fleets: dict[str, SharedFleet] = {}
+for fleet_name in fleet_names:
+    fleet_config = config.fleets[fleet_name]
+    capture = fleet_config.data_capture
+    fleets[fleet_name] = SharedFleet(
+        f"fleet-{fleet_name}",
+        SharedFleetArgs(
+            endpoint_name=fleet_config.endpoint_name or fleet_name,
+            partition=partition,
+            instance_type=fleet_config.instance_type,
+            instance_count=fleet_config.instance_count,
+            min_instances=fleet_config.min_instances,
+            max_instances=fleet_config.max_instances,
+            variant_name=fleet_config.variant_name,
+            capture_prefix=capture.s3_prefix if capture.enabled else None,
+            capture_sampling_percent=capture.sampling_percent,
+            kms_key_arn=registry.kms_key.arn,
+            repository_arn=registry.repository.arn,
+            artifacts_bucket=registry.artifacts_bucket.bucket,
+            artifacts_bucket_arn=registry.artifacts_bucket.arn,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            tags={**tags, "mlstack:fleet": fleet_name},
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[monitoring]),
+    )
+
+fleet_drifts: dict[str, DriftMonitor] = {}
+for fleet_name, fleet in fleets.items():
+    baseline, capture = config.fleets[fleet_name].drift, config.fleets[fleet_name].data_capture
+    if baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri:
+        fleet_drifts[fleet_name] = DriftMonitor(
+            f"fleet-{fleet_name}-drift",
+            DriftMonitorArgs(
+                endpoint_name=fleet.endpoint.name,
+                partition=partition,
+                capture_prefix=capture.s3_prefix,
+                artifacts_bucket=registry.artifacts_bucket.bucket,
+                artifacts_bucket_arn=registry.artifacts_bucket.arn,
+                kms_key_arn=registry.kms_key.arn,
+                topic_arn=monitoring.topic.arn,
+                baseline_statistics_uri=baseline.baseline_statistics_uri,
+                baseline_constraints_uri=baseline.baseline_constraints_uri,
+                instance_type=baseline.instance_type,
+                volume_size_gb=baseline.volume_size_gb,
+                max_runtime_seconds=baseline.max_runtime_seconds,
+                watched_features=baseline.watched_features,
+                drift_threshold=baseline.drift_threshold,
+                alarm_name=f"{fleet.endpoint_name}-data-drift",
+                subnet_ids=subnet_ids,
+                security_group_ids=security_group_ids,
+                tags={**tags, "mlstack:fleet": fleet_name},
+            ),
+        )
+
+sagemaker_models: dict[str, SageMakerModel] = {m.name: serve_on_endpoint(m) for m in on_endpoints}
+for served in on_fleets:
+    assert served.fleet_name is not None
+    sagemaker_models[served.name] = serve_on_fleet(served, fleets[served.fleet_name])
+
+resolve_capture_writers(
+    pulumi.Output.all(
+        *(m.capture_writer_arn for m in sagemaker_models.values() if m.capture_writer_arn),
+        *(
+            fleet.role.arn
+            for fleet_name, fleet in fleets.items()
+            if config.fleets[fleet_name].data_capture.enabled
+        ),
+    )
+)
+
+dashboard: Dashboard | None = None
+if sagemaker_models:
+    fleet_rows = [
+        DashboardVariant(fleet.endpoint_name, fleet.variant_name) for fleet in fleets.values()
+    ]
     dashboard = Dashboard(
         "dashboard",
         DashboardArgs(
             dashboard_name=f"{PROJECT}-{config.stack}",
-            variants=[
-                DashboardVariant(endpoint_name, variant, instances=not serverless)
-                for variant in endpoint.variant_names
-            ],
-            alarm_arns=alarm_arns,
+            variants=[v for m in sagemaker_models.values() for v in m.dashboard_variants]
+            + fleet_rows,
+            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
+            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
         ),
     )
 
-else:
-    resolve_capture_writers(pulumi.Output.from_input([]))
-
 # ---------------------------------------------------------------------------------------------
-# The model's loop: retraining pipeline and triggers, batch inference, quality monitors
+# Each model's loop: retraining pipeline and triggers, batch inference, quality monitors
 # ---------------------------------------------------------------------------------------------
 
-model_loop = declare_model_loop(
-    config.model_package_group_name,
-    model,
-    LoopPlatform(
-        stack=config.stack,
-        partition=partition,
-        artifacts_bucket=registry.artifacts_bucket.bucket,
-        artifacts_bucket_arn=registry.artifacts_bucket.arn,
-        kms_key_arn=registry.kms_key.arn,
-        repository_arns=[registry.repository.arn],
-        topic_arn=monitoring.topic.arn,
-        endpoint_name=endpoint.endpoint.name if endpoint is not None else None,
-        capture_prefix=sm.data_capture.s3_prefix if sm.data_capture.enabled else None,
-        drift_alarm_arn=drift.alarm.arn if drift is not None and drift.alarm else None,
-        subnet_ids=subnet_ids,
-        security_group_ids=security_group_ids,
-        tags=tags,
-    ),
-)
+model_loops = {}
+for served in served_models:
+    sagemaker_model = sagemaker_models.get(served.name)
+    endpoint = sagemaker_model.endpoint if sagemaker_model is not None else None
+    drift = sagemaker_model.drift if sagemaker_model is not None else None
+    capture = served.view.sagemaker.data_capture
+    model_loops[served.name] = declare_model_loop(
+        served.view.model_package_group_name if served.legacy_names else served.name,
+        served.view.model,
+        LoopPlatform(
+            stack=config.stack,
+            partition=partition,
+            package_group_name=served.view.model_package_group_name,
+            artifacts_bucket=registry.artifacts_bucket.bucket,
+            artifacts_bucket_arn=registry.artifacts_bucket.arn,
+            kms_key_arn=registry.kms_key.arn,
+            repository_arns=[registry.repository.arn],
+            topic_arn=monitoring.topic.arn,
+            endpoint_name=endpoint.endpoint.name if endpoint is not None else None,
+            capture_prefix=capture.s3_prefix if endpoint is not None and capture.enabled else None,
+            drift_alarm_arn=drift.alarm.arn if drift is not None and drift.alarm else None,
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            tags=served.tags,
+        ),
+    )
 
 # ---------------------------------------------------------------------------------------------
-# Kubernetes serving: cluster, Argo Rollouts, the model server
+# Kubernetes serving: cluster, Argo Rollouts, each model's server
 # ---------------------------------------------------------------------------------------------
 
 cluster: Cluster | None = None
-k8s_serving: KubernetesServing | None = None
+k8s_servings: dict[str, KubernetesServing] = {}
+on_eks = [m for m in served_models if m.view.eks.enabled]
 if config.eks.enabled:
     if network is None:  # config validation makes this unreachable
         raise ValueError("mlstack:eks needs mlstack:network")
-    eks, serving, nodes = config.eks, config.kubernetes, config.eks.node_group
+    eks, platform, nodes = config.eks, config.kubernetes, config.eks.node_group
     cluster = Cluster(
         "cluster",
         ClusterArgs(
@@ -326,74 +514,81 @@ if config.eks.enabled:
         ),
     )
 
-    # Compiled once: it decides whether Argo Rollouts is installed and shapes the workload.
-    strategy = compile_kubernetes_strategy(config.rollout)
+    # Compiled once per model: they decide whether Argo Rollouts is installed and shape each
+    # workload.
+    strategies = {m.name: compile_kubernetes_strategy(m.view.rollout) for m in on_eks}
     # The Rollout CRDs come with the controller: workloads wait for its release.
     workload_depends_on: list[pulumi.Resource] = list(cluster.ready)
-    if strategy.needs_argo_rollouts:
+    needing_argo = [s for s in strategies.values() if s.needs_argo_rollouts]
+    if needing_argo:
         argo = ArgoRollouts(
             "argo-rollouts",
             ArgoRolloutsArgs(
-                strategy=strategy, controller_replicas=2 if config.is_production else 1
+                strategy=needing_argo[0], controller_replicas=2 if config.is_production else 1
             ),
             opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=cluster.ready),
         )
         workload_depends_on = [argo.release]
 
-    if serving.image_digest is not None:
-        image = pulumi.Output.concat(registry.repository.repository_url, "@", serving.image_digest)
-    else:
-        image = pulumi.Output.concat(
-            registry.repository.repository_url, ":", serving.image_tag or ""
+    fetcher = platform.model_fetcher_image
+    if platform.model_fetcher_image_digest is not None:
+        fetcher = f"{fetcher.rsplit(':', 1)[0]}@{platform.model_fetcher_image_digest}"
+    for served in on_eks:
+        serving = served.view.kubernetes
+        if serving.image_digest is not None:
+            image = pulumi.Output.concat(
+                registry.repository.repository_url, "@", serving.image_digest
+            )
+        else:
+            image = pulumi.Output.concat(
+                registry.repository.repository_url, ":", serving.image_tag or ""
+            )
+        model_bucket, model_key = bucket_and_key(
+            serving.model_artifact, registry.artifacts_bucket.bucket
         )
-    fetcher = serving.model_fetcher_image
-    if serving.model_fetcher_image_digest is not None:
-        fetcher = f"{fetcher.rsplit(':', 1)[0]}@{serving.model_fetcher_image_digest}"
-    model_bucket, model_key = bucket_and_key(
-        serving.model_artifact, registry.artifacts_bucket.bucket
-    )
-    k8s_serving = KubernetesServing(
-        "serving",
-        KubernetesServingArgs(
-            strategy=strategy,
-            partition=partition,
-            image=image,
-            image_pinned_by_digest=serving.image_digest is not None,
-            model_bucket=model_bucket,
-            model_key=model_key,
-            kms_key_arn=registry.kms_key.arn,
-            oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer,
-            model_fetcher_image=fetcher,
-            model_version=serving.model_version,
-            namespace=serving.namespace,
-            app_name=serving.app_name,
-            min_replicas=serving.min_replicas,
-            max_replicas=serving.max_replicas,
-            target_cpu_utilization_percent=serving.target_cpu_utilization_percent,
-            cpu_request=serving.cpu_request,
-            cpu_limit=serving.cpu_limit,
-            memory_request=serving.memory_request,
-            memory_limit=serving.memory_limit,
-            model_volume_size=serving.model_volume_size,
-            workers=serving.workers,
-            drain_seconds=serving.drain_seconds,
-            graceful_timeout_seconds=serving.graceful_timeout_seconds,
-            prometheus_address=serving.prometheus_address,
-            model_artifact_sha256=serving.model_artifact_sha256,
-            model_artifact_version_id=serving.model_artifact_version_id,
-            traffic_sources=tuple(
-                NetworkPeer(p.namespace, p.pod_labels) for p in serving.traffic_sources
+        k8s_servings[served.name] = KubernetesServing(
+            served.resource_name("serving"),
+            KubernetesServingArgs(
+                strategy=strategies[served.name],
+                partition=partition,
+                image=image,
+                image_pinned_by_digest=serving.image_digest is not None,
+                model_bucket=model_bucket,
+                model_key=model_key,
+                kms_key_arn=registry.kms_key.arn,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer=cluster.oidc_issuer,
+                model_fetcher_image=fetcher,
+                model_version=serving.model_version,
+                model_name=None if served.legacy_names else served.name,
+                namespace=serving.namespace,
+                app_name=serving.app_name,
+                min_replicas=serving.min_replicas,
+                max_replicas=serving.max_replicas,
+                target_cpu_utilization_percent=serving.target_cpu_utilization_percent,
+                cpu_request=serving.cpu_request,
+                cpu_limit=serving.cpu_limit,
+                memory_request=serving.memory_request,
+                memory_limit=serving.memory_limit,
+                model_volume_size=serving.model_volume_size,
+                workers=serving.workers,
+                drain_seconds=serving.drain_seconds,
+                graceful_timeout_seconds=serving.graceful_timeout_seconds,
+                prometheus_address=platform.prometheus_address,
+                model_artifact_sha256=serving.model_artifact_sha256,
+                model_artifact_version_id=serving.model_artifact_version_id,
+                traffic_sources=tuple(
+                    NetworkPeer(p.namespace, p.pod_labels) for p in platform.traffic_sources
+                ),
+                metrics_scrapers=tuple(
+                    NetworkPeer(p.namespace, p.pod_labels) for p in platform.scrapers
+                ),
+                vpc_cidr=network.vpc_cidr,
+                s3_cidr_blocks=network.s3_cidr_blocks,
+                tags=served.tags,
             ),
-            metrics_scrapers=tuple(
-                NetworkPeer(p.namespace, p.pod_labels) for p in serving.scrapers
-            ),
-            vpc_cidr=network.vpc_cidr,
-            s3_cidr_blocks=network.s3_cidr_blocks,
-            tags=tags,
-        ),
-        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=workload_depends_on),
-    )
+            opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=workload_depends_on),
+        )
 
 # ---------------------------------------------------------------------------------------------
 # Stack outputs
@@ -404,29 +599,79 @@ pulumi.export("repositoryUrl", registry.repository.repository_url)
 pulumi.export("modelPackageGroupName", registry.model_package_group.model_package_group_name)
 pulumi.export("artifactsBucket", registry.artifacts_bucket.bucket)
 pulumi.export("alertTopicArn", monitoring.topic.arn)
-if endpoint is not None:
-    pulumi.export("endpointName", endpoint.endpoint.name)
-    pulumi.export("endpointArn", endpoint.endpoint.arn)
-    pulumi.export("invokeUrl", endpoint.invoke_url)
-    pulumi.export("modelPackageArn", endpoint.model_package_arn)
-    pulumi.export("endpointConfigName", endpoint.endpoint_config.name)
-    pulumi.export("rollbackAlarmNames", endpoint.rollback_alarm_names)
+
+
+def endpoint_outputs(endpoint: Endpoint, drift: DriftMonitor | None) -> dict[str, Any]:
+    """One dedicated endpoint's outputs, keyed as the stack exports them."""
+    outputs: dict[str, Any] = {
+        "endpointName": endpoint.endpoint.name,
+        "endpointArn": endpoint.endpoint.arn,
+        "invokeUrl": endpoint.invoke_url,
+        "modelPackageArn": endpoint.model_package_arn,
+        "endpointConfigName": endpoint.endpoint_config.name,
+        "rollbackAlarmNames": endpoint.rollback_alarm_names,
+    }
     if endpoint.capture_uri is not None:
-        pulumi.export("dataCaptureUri", endpoint.capture_uri)
-if drift is not None:
-    pulumi.export("dataQualityJobDefinitionName", drift.job_definition.name)
-    pulumi.export("monitoringScheduleName", drift.schedule.name)
-if model_loop.retraining is not None:
-    pulumi.export("retrainingPipelineName", model_loop.retraining.pipeline.pipeline_name)
-if model_loop.batch is not None:
-    pulumi.export("batchPipelineName", model_loop.batch.pipeline.pipeline_name)
+        outputs["dataCaptureUri"] = endpoint.capture_uri
+    if drift is not None:
+        outputs["dataQualityJobDefinitionName"] = drift.job_definition.name
+        outputs["monitoringScheduleName"] = drift.schedule.name
+    return outputs
+
+
+def loop_outputs(name: str) -> dict[str, Any]:
+    """One model's pipeline outputs, keyed as the stack exports them."""
+    loop, outputs = model_loops[name], {}
+    if loop.retraining is not None:
+        outputs["retrainingPipelineName"] = loop.retraining.pipeline.pipeline_name
+    if loop.batch is not None:
+        outputs["batchPipelineName"] = loop.batch.pipeline.pipeline_name
+    return outputs
+
+
+if not config.models:
+    # A single-model stack exports its model's outputs at the top level, as it always has.
+    for sagemaker_model in sagemaker_models.values():
+        if sagemaker_model.endpoint is not None:
+            for key, value in endpoint_outputs(
+                sagemaker_model.endpoint, sagemaker_model.drift
+            ).items():
+                pulumi.export(key, value)
+    for served in served_models:
+        for key, value in loop_outputs(served.name).items():
+            pulumi.export(key, value)
+else:
+    per_model: dict[str, dict[str, Any]] = {}
+    for served in served_models:
+        outputs: dict[str, Any] = {}
+        sagemaker_model = sagemaker_models.get(served.name)
+        if sagemaker_model is not None and sagemaker_model.endpoint is not None:
+            outputs.update(endpoint_outputs(sagemaker_model.endpoint, sagemaker_model.drift))
+        if sagemaker_model is not None and sagemaker_model.on_fleet is not None:
+            fleet = fleets[served.fleet_name or ""]
+            outputs.update(
+                endpointName=fleet.endpoint.name,
+                inferenceComponentName=sagemaker_model.on_fleet.component_name,
+                modelPackageArn=sagemaker_model.on_fleet.model_package_arn,
+                rollbackAlarmNames=sagemaker_model.on_fleet.rollback_alarm_names,
+            )
+        if served.name in k8s_servings:
+            outputs.update(
+                kubernetesNamespace=k8s_servings[served.name].namespace,
+                kubernetesWorkloadKind=k8s_servings[served.name].workload_kind,
+            )
+        outputs.update(loop_outputs(served.name))
+        per_model[served.name] = outputs
+    pulumi.export("models", per_model)
 if dashboard is not None:
     pulumi.export("dashboardName", dashboard.dashboard.dashboard_name)
 if network is not None:
     pulumi.export("vpcId", network.vpc.id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
-if cluster is not None and k8s_serving is not None:
+if cluster is not None and k8s_servings:
     pulumi.export("eksClusterName", cluster.cluster.name)
     pulumi.export("eksOidcProviderArn", cluster.oidc_provider_arn)
-    pulumi.export("kubernetesNamespace", k8s_serving.namespace)
-    pulumi.export("kubernetesWorkloadKind", k8s_serving.workload_kind)
+    if not config.models:
+        k8s_serving = next(iter(k8s_servings.values()))
+        pulumi.export("kubernetesNamespace", k8s_serving.namespace)
+        pulumi.export("kubernetesWorkloadKind", k8s_serving.workload_kind)

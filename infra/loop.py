@@ -32,6 +32,8 @@ class LoopPlatform:
 
     stack: str
     partition: pulumi.Input[str]
+    package_group_name: str
+    """The model's package group: candidates register there."""
     artifacts_bucket: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
@@ -92,10 +94,11 @@ def _definition(stack: str, model: str, kind: str, key: str) -> str:
 def declare_model_loop(name: str, model: ModelConfig, platform: LoopPlatform) -> ModelLoop:
     """Declare the retraining, batch and monitoring parts ``model`` enables.
 
-    ``name`` is the model's name (its model package group); resource names derive from it.
+    ``name`` is the model's name (in a single-model stack, its model package group);
+    resource names and the pipeline definition files derive from it.
     """
     loop = ModelLoop()
-    group = model.package_group_name or name
+    group = platform.package_group_name
     tags = platform.tags
     retraining = model.retraining
     if retraining.enabled:

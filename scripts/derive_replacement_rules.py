@@ -879,13 +879,37 @@ def cfn_path_to_pulumi(pointer: str) -> str:
     return ".".join(out)
 
 
+AWS_NATIVE_PROVIDER_GO = "provider/pkg/provider/provider.go"
+"""The aws-native provider's gRPC server; its ``DiffConfig`` decides provider replacement."""
+
+
+def aws_native_provider_rule(git_dir: Path) -> dict[str, Any]:
+    """The explicit provider's rule: the config keys ``DiffConfig`` reports as replacements.
+    Its body appends every changed key to ``diffs``; a key appended to ``replaces`` is
+    listed, and a body that appends none replaces on nothing."""
+    source = git_show(git_dir, AWS_NATIVE_PROVIDER_GO)
+    start = source.index(") DiffConfig(")
+    end = source.index("\nfunc ", start)
+    body = source[start:end]
+    keys = sorted(set(re.findall(r'replaces = append\(replaces, "([A-Za-z]+)"\)', body)))
+    if "replaces = append" in body and not keys:
+        raise SystemExit(f"{AWS_NATIVE_PROVIDER_GO}: DiffConfig replaces on keys not read here")
+    return {
+        "replaceOn": keys,
+        "note": "DiffConfig: every changed provider key (region, profile, ...) is an update of "
+        "the provider, not a replacement, so the resources it manages stay.",
+    }
+
+
 def aws_native_section(git_dir: Path) -> dict[str, Any]:
-    """Replacement rules of the aws-native types, from createOnlyProperties."""
+    """Replacement rules of the aws-native types, from createOnlyProperties, and of the
+    explicit aws-native provider."""
     types: dict[str, Any] = {}
     for token, fname in sorted(AWS_NATIVE_TYPES.items()):
         schema = json.loads(git_show(git_dir, f"aws-cloudformation-schema/{fname}"))
         paths = sorted({cfn_path_to_pulumi(p) for p in schema.get("createOnlyProperties", [])})
         types[token] = {"replaceOn": paths}
+    types["pulumi:providers:aws-native"] = aws_native_provider_rule(git_dir)
     return types
 
 

@@ -4,6 +4,13 @@ The floor is a fresh process that imports exactly the ``pulumi*`` modules a plan
 does nothing else: no program could plan faster with these SDKs. Both are timed in the same
 run, interleaved, and the ratio of medians is printed (target: at most 2.0x).
 
+Then many models: one stack of 1, 10 and 50 generated models (``benchmarks/plan/models.py``,
+in a temporary copy of the project), each planned in a fresh process, beside the same floor;
+the marginal cost per model is (t50 - t1) / 49 (target: at most 60 ms). Last, ``mlstack
+diff`` of a one-model change (one model's packageVersion) in the 50-model stack, against
+its plan time (target: at most 1.5x). ``--profile`` adds where the 50-model plan spends its
+time (cProfile, in process).
+
 Run: ``make bench-plan`` (or ``.venv/bin/python -m benchmarks.plan.run --runs 7``).
 """
 
@@ -11,14 +18,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.plan.models import STACK, model_name, models_project, stack_text
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 2.0
+MODEL_COUNTS = (1, 10, 50)
+TARGET_MS_PER_MODEL = 60.0
+TARGET_DIFF_RATIO = 1.5
 
 LIST_MODULES = """
 import json, sys
@@ -42,18 +56,128 @@ def sdk_modules() -> list[str]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
     subprocess.run(
-        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+        command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
     )
     return time.perf_counter() - start
+
+
+def _row(label: str, times: list[float]) -> str:
+    return f"{label:<40} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f}"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], check=True, cwd=root, capture_output=True)
+
+
+def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> None:
+    """Plan time of 1, 10 and 50 models beside the floor; the marginal cost per model; the
+    diff of a one-model change in the 50-model stack against its plan time."""
+    mlstack = str(Path(sys.executable).parent / "mlstack")
+    projects = {n: models_project(workdir / f"models-{n}", n) for n in MODEL_COUNTS}
+    commands = {
+        n: [mlstack, "plan", STACK, "--json", "--project-dir", str(p)] for n, p in projects.items()
+    }
+    for command in commands.values():
+        timed(command)  # warm the file cache
+    times: dict[int, list[float]] = {n: [] for n in MODEL_COUNTS}
+    floor_times = []
+    for _ in range(runs):
+        floor_times.append(timed(floor))
+        for n, command in commands.items():
+            times[n].append(timed(command))
+    largest = projects[MODEL_COUNTS[-1]]
+    _git(largest, "init", "-q")
+    _git(largest, "add", "-A")
+    _git(
+        largest,
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@example.com",
+        "commit",
+        "-qm",
+        "base",
+    )
+    (largest / "stacks" / f"Pulumi.{STACK}.yaml").write_text(
+        stack_text(MODEL_COUNTS[-1], bumped=MODEL_COUNTS[-1] // 2)
+    )
+    diff = [mlstack, "diff", STACK, "--base", "HEAD", "--json", "--project-dir", str(largest)]
+    timed(diff)
+    diff_times = [timed(diff) for _ in range(runs)]
+
+    print()
+    print(f"one stack of N models (mlstack:models, generated), {runs} runs each")
+    print(f"{'command':<40} {'median s':>9} {'min s':>7} {'max s':>7}")
+    print(_row("floor: import the pulumi* modules", floor_times))
+    for n in MODEL_COUNTS:
+        print(_row(f"mlstack plan, {n} model(s)", times[n]))
+    print(_row(f"mlstack diff, 1 of {MODEL_COUNTS[-1]} models changed", diff_times))
+    first, last = MODEL_COUNTS[0], MODEL_COUNTS[-1]
+    per_model_ms = (
+        (statistics.median(times[last]) - statistics.median(times[first])) / (last - first) * 1000
+    )
+    verdict = "within" if per_model_ms <= TARGET_MS_PER_MODEL else "ABOVE"
+    print(
+        f"marginal cost per model: {per_model_ms:.0f} ms ({verdict} the "
+        f"{TARGET_MS_PER_MODEL:.0f} ms target); floor {statistics.median(floor_times):.3f} s"
+    )
+    ratio = statistics.median(diff_times) / statistics.median(times[last])
+    verdict = "within" if ratio <= TARGET_DIFF_RATIO else "ABOVE"
+    print(
+        f"diff/plan at {last} models: {ratio:.2f}x ({verdict} the {TARGET_DIFF_RATIO:.1f}x target)"
+    )
+    in_process(projects, runs)
+    if profile:
+        _profile(largest)
+
+
+def in_process(projects: dict[int, Path], runs: int) -> None:
+    """The same plans in this process after a warm-up plan: the cost of the models alone,
+    without interpreter start and imports (the floor)."""
+    from mlstack.offline.harness import run_plan
+
+    run_plan(STACK, projects[MODEL_COUNTS[0]])  # imports and caches
+    medians = {}
+    for n, project in projects.items():
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            run_plan(STACK, project)
+            samples.append(time.perf_counter() - start)
+        medians[n] = statistics.median(samples)
+    first, last = MODEL_COUNTS[0], MODEL_COUNTS[-1]
+    per_model_ms = (medians[last] - medians[first]) / (last - first) * 1000
+    shown = ", ".join(f"{n} model(s) {medians[n]:.3f} s" for n in MODEL_COUNTS)
+    print(f"in process, after a warm-up plan: {shown}; {per_model_ms:.0f} ms per model")
+    print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+def _profile(project: Path) -> None:
+    """Where a plan of the largest stack spends its time, in this process."""
+    import cProfile
+    import pstats
+
+    from mlstack.offline.harness import run_plan
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_plan(STACK, project)
+    profiler.disable()
+    print()
+    print(f"profile of one plan of {model_name(MODEL_COUNTS[-1] - 1)[:-3]}* x {MODEL_COUNTS[-1]}")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--runs", type=int, default=5, help="timed runs of each command (default 5)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile one plan of the 50-model stack"
     )
     args = parser.parse_args()
 
@@ -83,6 +207,8 @@ def main() -> None:
         f"ratio plan/floor: {ratio:.2f}x "
         f"({verdict} the {TARGET_RATIO:.1f}x target, {args.runs} runs each)"
     )
+    with tempfile.TemporaryDirectory(prefix="mlstack-bench-") as workdir:
+        bench_models(floor, args.runs, Path(workdir), args.profile)
 
 
 if __name__ == "__main__":

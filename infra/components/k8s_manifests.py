@@ -127,11 +127,20 @@ MODEL_VERSION_LABEL = "mlstack.io/model-version"
 compares it with the SageMaker path's)."""
 
 
-def workload_labels(app_name: str, model_version: int | None) -> dict[str, str]:
-    """The kit's labels plus the served model version, where it is known."""
+MODEL_LABEL = "mlstack.io/model"
+"""Label of the workload and its pods in a stack of many models: the model's name (its
+SageMaker resources carry it as the tag ``mlstack:model``)."""
+
+
+def workload_labels(
+    app_name: str, model_version: int | None, model_name: str | None = None
+) -> dict[str, str]:
+    """The kit's labels plus the served model's name and version, where they are known."""
     found = labels(app_name)
     if model_version is not None:
         found[MODEL_VERSION_LABEL] = str(model_version)
+    if model_name is not None:
+        found[MODEL_LABEL] = model_name
     return found
 
 
@@ -146,13 +155,14 @@ def metadata(
     app_name: str,
     annotations: dict[str, Any] | None = None,
     model_version: int | None = None,
+    model_name: str | None = None,
 ) -> meta.ObjectMetaArgs:
-    """Name, namespace and the kit's labels of a namespaced object (with the served model
-    version for a workload, where it is known)."""
+    """Name, namespace and the kit's labels of a namespaced object (with the served model's
+    name and version for a workload, where they are known)."""
     return meta.ObjectMetaArgs(
         name=name,
         namespace=namespace,
-        labels=workload_labels(app_name, model_version),
+        labels=workload_labels(app_name, model_version, model_name),
         annotations=annotations,
     )
 
@@ -367,7 +377,7 @@ def pod_template(
     ]
     return core.PodTemplateSpecArgs(
         metadata=meta.ObjectMetaArgs(
-            labels=workload_labels(app_name, args.model_version),
+            labels=workload_labels(app_name, args.model_version, args.model_name),
             annotations={
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": str(SERVING_PORT),

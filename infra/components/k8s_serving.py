@@ -99,6 +99,10 @@ class KubernetesServingArgs:
     model_version: int | None = None
     """Model package version the artifact and image belong to, recorded as the label
     ``mlstack.io/model-version`` on the workload and its pods. Default none: not recorded."""
+    model_name: str | None = None
+    """The model's name in a stack of many models, recorded as the label ``mlstack.io/model``
+    (the policy pack pairs the workload with that model's SageMaker path by it). Default
+    none: a single-model stack."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the IAM role. Default none."""
 
@@ -247,7 +251,9 @@ class KubernetesServing(pulumi.ComponentResource):
         args, name, app = self._args, self._name, self._args.app_name
         strategy = args.strategy
         source_uri = s3_uri(args.model_bucket, args.model_key)
-        meta = manifests.metadata(app, args.namespace, app, model_version=args.model_version)
+        meta = manifests.metadata(
+            app, args.namespace, app, model_version=args.model_version, model_name=args.model_name
+        )
         if not strategy.needs_argo_rollouts:
             template = manifests.pod_template(args, source_uri, region, "pod-template-hash")
             k8s.apps.v1.Deployment(

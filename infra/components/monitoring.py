@@ -178,6 +178,9 @@ class DashboardVariant:
     variant_name: str
     instances: bool = True
     """Show instance count and utilisation (false for serverless). Default true."""
+    inference_component: str | None = None
+    """A model on a shared fleet: its row shows this inference component's metrics (no
+    instance graphs: the instances are the fleet's). Default none."""
 
 
 def dashboard_body(
@@ -210,6 +213,9 @@ def dashboard_body(
     for v in variants:
         dims = ["EndpointName", v.endpoint_name, "VariantName", v.variant_name]
         label = f"{v.endpoint_name}/{v.variant_name}"
+        if v.inference_component is not None:
+            dims = ["InferenceComponentName", v.inference_component]
+            label = v.inference_component
         widgets.append(
             graph(
                 f"{label}: invocations and errors",
@@ -233,7 +239,7 @@ def dashboard_body(
                 8,
             )
         )
-        if v.instances:
+        if v.instances and v.inference_component is None:
             widgets.append(
                 graph(
                     f"{label}: instances and utilisation",

@@ -43,11 +43,11 @@ class RegistryArgs:
     """Key prefix of model artifacts in the bucket (no trailing slash), e.g. ``models``."""
     model_writer_arns: Sequence[str]
     """The only principals that may write or delete under ``model_prefix``; empty: none."""
-    capture_prefix: str | None
-    """Key prefix of captured endpoint traffic, or none when nothing is captured."""
+    capture_prefixes: Sequence[str]
+    """Key prefixes of captured endpoint traffic; empty when nothing is captured."""
     capture_writer_arns: pulumi.Input[Sequence[str]]
-    """The only principals that may write or delete under ``capture_prefix`` (the SageMaker
-    execution role); empty: none."""
+    """The only principals that may write or delete under ``capture_prefixes`` (the SageMaker
+    execution roles of the endpoints and fleets that capture); empty: none."""
     eventbridge_publishes: bool = False
     """Let EventBridge rules of this account use the key (to publish to the encrypted alert
     topic, e.g. approval notices). Default false."""
@@ -194,7 +194,7 @@ def artifacts_bucket_policy(
     bucket_arn: pulumi.Input[str],
     model_prefix: str,
     model_writer_arns: pulumi.Input[Sequence[str]],
-    capture_prefix: str | None,
+    capture_prefixes: Sequence[str],
     capture_writer_arns: pulumi.Input[Sequence[str]],
 ) -> pulumi.Output[str]:
     """The artifacts bucket's policy: deny every request without TLS; deny writing or
@@ -213,10 +213,11 @@ def artifacts_bucket_policy(
             "DenyModelWritesButByModelWriters", bucket_arn, model_prefix, model_writer_arns
         ),
     ]
-    if capture_prefix is not None:
+    for index, capture_prefix in enumerate(capture_prefixes):
         statements.append(
             _deny_writes_but_by(
-                "DenyCaptureWritesButByEndpointRole",
+                # The first keeps the name it had when a stack captured under one prefix.
+                "DenyCaptureWritesButByEndpointRole" + (str(index) if index else ""),
                 bucket_arn,
                 capture_prefix,
                 capture_writer_arns,
@@ -380,7 +381,7 @@ class Registry(pulumi.ComponentResource):
                 bucket.arn,
                 args.model_prefix,
                 list(args.model_writer_arns),
-                args.capture_prefix,
+                args.capture_prefixes,
                 args.capture_writer_arns,
             ),
             opts=child,

@@ -1,4 +1,11 @@
-"""``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+"""``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled).
+
+Split in two: :class:`KubernetesWorkloadConfig` is one model's workload (namespace, image,
+artifact, replicas, resources), per model under ``mlstack:models.<name>.kubernetes``;
+:class:`KubernetesPlatformConfig` is what every workload of the cluster shares (the
+Prometheus the canary analysis queries, the model fetcher image). A single-model stack's
+``mlstack:kubernetes`` holds both (:class:`KubernetesServingConfig`).
+"""
 
 from __future__ import annotations
 
@@ -48,8 +55,9 @@ DEFAULT_TRAFFIC_SOURCES = (
 )
 
 
-class KubernetesServingConfig(Section):
-    """``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+class KubernetesWorkloadConfig(Section):
+    """One model's workload on EKS: ``mlstack:models.<name>.kubernetes`` (or, in a
+    single-model stack, part of ``mlstack:kubernetes``)."""
 
     namespace: DnsLabel = "mlstack-serving"
     """Namespace of the serving objects. Default mlstack-serving."""
@@ -104,40 +112,14 @@ class KubernetesServingConfig(Section):
     graceful_timeout_seconds: Annotated[int, Field(ge=1, le=300)] = 20
     """Time in-flight requests get after SIGTERM (``SERVING_GRACEFUL_TIMEOUT_SECONDS``), in
     seconds. Default 20."""
-    prometheus_address: HttpUrl = "http://prometheus-server.monitoring.svc.cluster.local"
-    """Prometheus that scrapes the pods; the canary analysis queries it. Default the
-    prometheus-community chart's server in namespace monitoring."""
-    model_fetcher_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.27.9"
-    """aws-cli image of the init container that copies the model from S3. Default
-    public.ecr.aws/aws-cli/aws-cli:2.27.9 (mirror it when the VPC has no NAT)."""
-    model_fetcher_image_digest: ImageDigest | None = None
-    """``sha256:`` digest pinning that image. Production requires it. Default none."""
-    traffic_sources: Annotated[list[NetworkPeerConfig], Field(max_length=10)] = list(
-        DEFAULT_TRAFFIC_SOURCES
-    )
-    """Pods that route requests to the server (port 8080), as ``{namespace, podLabels}``
-    (0-10); nothing else in the cluster may connect. Default the ingress-nginx controller:
-    namespace ingress-nginx, pods labelled app.kubernetes.io/name: ingress-nginx."""
-    metrics_scrapers: Annotated[list[NetworkPeerConfig], Field(max_length=10)] | None = None
-    """Pods that scrape ``/metrics`` on port 8080, as ``{namespace, podLabels}`` (0-10).
-    Default none: every pod of prometheusAddress's namespace (monitoring for the default
-    address); required when prometheusAddress is not a Service in the cluster."""
 
     @property
     def artifact_pinned(self) -> bool:
         """Whether the artifact is pinned by a sha256 or an S3 version id."""
         return self.model_artifact_sha256 is not None or self.model_artifact_version_id is not None
 
-    @property
-    def scrapers(self) -> tuple[NetworkPeerConfig, ...]:
-        """metricsScrapers, or every pod of the namespace prometheusAddress names."""
-        if self.metrics_scrapers is not None:
-            return tuple(self.metrics_scrapers)
-        namespace = prometheus_namespace(self.prometheus_address)
-        return (NetworkPeerConfig(namespace=namespace),) if namespace else ()
-
     @model_validator(mode="after")
-    def _check_serving(self) -> KubernetesServingConfig:
+    def _check_serving(self) -> KubernetesWorkloadConfig:
         errors: list[FieldError] = []
         if self.min_replicas > self.max_replicas:
             errors.append(
@@ -163,15 +145,6 @@ class KubernetesServingConfig(Section):
                             "pins one .tar.gz artifact: modelArtifact is a prefix",
                         )
                     )
-        if self.metrics_scrapers is None and not prometheus_namespace(self.prometheus_address):
-            errors.append(
-                FieldError(
-                    "metricsScrapers",
-                    None,
-                    "name the pods that scrape /metrics: prometheusAddress "
-                    f"({self.prometheus_address}) is not a Service in the cluster",
-                )
-            )
         for resource in ("cpu", "memory"):
             request = getattr(self, f"{resource}_request")
             limit = getattr(self, f"{resource}_limit")
@@ -194,3 +167,58 @@ def prometheus_namespace(address: str) -> str | None:
     host = address.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     match = CLUSTER_SERVICE_HOST.fullmatch(host)
     return match.group(1) if match else None
+
+
+class KubernetesPlatformConfig(Section):
+    """What every model's workload on the cluster shares: ``mlstack:kubernetes`` in a stack
+    with ``mlstack:models``."""
+
+    prometheus_address: HttpUrl = "http://prometheus-server.monitoring.svc.cluster.local"
+    """Prometheus that scrapes the pods; the canary analysis queries it. Default the
+    prometheus-community chart's server in namespace monitoring."""
+    model_fetcher_image: ImageReference = "public.ecr.aws/aws-cli/aws-cli:2.27.9"
+    """aws-cli image of the init container that copies the model from S3. Default
+    public.ecr.aws/aws-cli/aws-cli:2.27.9 (mirror it when the VPC has no NAT)."""
+    model_fetcher_image_digest: ImageDigest | None = None
+    """``sha256:`` digest pinning that image. Production requires it. Default none."""
+    traffic_sources: Annotated[list[NetworkPeerConfig], Field(max_length=10)] = list(
+        DEFAULT_TRAFFIC_SOURCES
+    )
+    """Pods that route requests to the servers (port 8080), as ``{namespace, podLabels}``
+    (0-10); nothing else in the cluster may connect. Default the ingress-nginx controller:
+    namespace ingress-nginx, pods labelled app.kubernetes.io/name: ingress-nginx."""
+    metrics_scrapers: Annotated[list[NetworkPeerConfig], Field(max_length=10)] | None = None
+    """Pods that scrape ``/metrics`` on port 8080, as ``{namespace, podLabels}`` (0-10).
+    Default none: every pod of prometheusAddress's namespace (monitoring for the default
+    address); required when prometheusAddress is not a Service in the cluster."""
+
+    @property
+    def scrapers(self) -> tuple[NetworkPeerConfig, ...]:
+        """metricsScrapers, or every pod of the namespace prometheusAddress names."""
+        if self.metrics_scrapers is not None:
+            return tuple(self.metrics_scrapers)
+        namespace = prometheus_namespace(self.prometheus_address)
+        return (NetworkPeerConfig(namespace=namespace),) if namespace else ()
+
+    @model_validator(mode="after")
+    def _check_scrapers(self) -> KubernetesPlatformConfig:
+        if self.metrics_scrapers is None and not prometheus_namespace(self.prometheus_address):
+            raise_all(
+                [
+                    FieldError(
+                        "metricsScrapers",
+                        None,
+                        "name the pods that scrape /metrics: prometheusAddress "
+                        f"({self.prometheus_address}) is not a Service in the cluster",
+                    )
+                ]
+            )
+        return self
+
+
+class KubernetesServingConfig(KubernetesPlatformConfig, KubernetesWorkloadConfig):
+    """``mlstack:kubernetes``: the model server on EKS (used when ``mlstack:eks`` is enabled)."""
+
+
+WORKLOAD_FIELDS = tuple(KubernetesWorkloadConfig.model_fields)
+"""Attribute names of the per-model part of ``mlstack:kubernetes``."""

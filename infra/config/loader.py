@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.eks import EksConfig
@@ -28,8 +30,9 @@ from infra.config.errors import (
     translate,
     unknown_key,
 )
-from infra.config.kubernetes import KubernetesServingConfig
+from infra.config.kubernetes import KubernetesServingConfig, KubernetesWorkloadConfig
 from infra.config.model import ModelConfig
+from infra.config.models import FleetConfig, ModelSettings, deep_merge, resolve_names
 from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NetworkConfig
 from infra.config.policy import PolicyConfig
@@ -54,10 +57,17 @@ OBJECT_SECTIONS: dict[str, type[Section]] = {
 }
 """Object sections: the config key (camelCase, without namespace) and its model."""
 SCALAR_KEYS = ("environment", "owner", "accountId")
-KNOWN_KEYS = (*SCALAR_KEYS, *OBJECT_SECTIONS)
+MODEL_KEYS = ("models", "modelDefaults", "fleets")
+"""Keys of a stack of many models (``infra/config/models.py``)."""
+PER_MODEL_SECTIONS = ("model", "sagemaker", "rollout", "autoscaling")
+"""Single-model keys that live per model (or in modelDefaults) in a stack of models."""
+PER_MODEL_MONITORING = {"alarms": "alarms", "drift": "drift"}
+"""Keys of ``mlstack:monitoring`` that live per model in a stack of models."""
+KNOWN_KEYS = (*SCALAR_KEYS, *OBJECT_SECTIONS, *MODEL_KEYS)
 OTHER_NAMESPACES = ("aws", "pulumi")
 """Namespaces besides the project's that a stack file may use (the AWS provider, Pulumi)."""
 _SECRET_SECTIONS = {key.split(".")[0] for key in SECRET_KEYS}
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 
 
 def _decode(raw: str) -> Any:
@@ -145,6 +155,11 @@ def build_stack_config(
             except ValidationError as err:
                 problems += translate(key, model, err)
                 failed.add(key)
+    model_sections, model_problems = _model_sections(stack, raw, context)
+    problems += model_problems
+    if model_problems:
+        failed.add("models")
+    sections.update(model_sections)
     scalars = {"owner": raw.get("owner"), "account_id": raw.get("accountId")}
     scalars = {k: v for k, v in scalars.items() if v is not None}
     try:
@@ -169,6 +184,123 @@ def build_stack_config(
         if not problems:
             return config
     raise ConfigError.of(stack, _without_duplicates(_precise_secrets(problems)))
+
+
+def _model_sections(
+    stack: str, raw: Mapping[str, str | None], context: dict[str, Any]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """``mlstack:models`` merged over ``mlstack:modelDefaults`` and validated one model at a
+    time, and ``mlstack:fleets``; with models, the single-model keys they replace are
+    refused, naming where each goes."""
+    if raw.get("models") is None:
+        problems = [
+            Problem(
+                key=project_key(key),
+                headline="needs mlstack:models",
+                allowed="modelDefaults and fleets serve the models of mlstack:models",
+            )
+            for key in ("modelDefaults", "fleets")
+            if raw.get(key) is not None
+        ]
+        return {}, problems
+    problems: list[Problem] = []
+    for key in PER_MODEL_SECTIONS:
+        if raw.get(key) is not None:
+            target = "each model's own keys" if key == "model" else f"{key}:"
+            problems.append(
+                Problem(
+                    key=project_key(key),
+                    headline="per model in a stack of models",
+                    allowed=f"move it into mlstack:modelDefaults (or mlstack:models.<name>) as "
+                    f"{target}",
+                )
+            )
+    monitoring, _ = _section_data("monitoring", raw.get("monitoring"))
+    for key, per_model in PER_MODEL_MONITORING.items():
+        if isinstance(monitoring, Mapping) and key in monitoring:
+            problems.append(
+                Problem(
+                    key=project_key(f"monitoring.{key}"),
+                    headline="per model in a stack of models",
+                    allowed=f"move it to mlstack:modelDefaults.{per_model}",
+                )
+            )
+    kubernetes, _ = _section_data("kubernetes", raw.get("kubernetes"))
+    workload = set(KubernetesWorkloadConfig.model_fields)
+    for key in kubernetes or {}:
+        if key in {to_camel(f) for f in workload}:
+            problems.append(
+                Problem(
+                    key=project_key(f"kubernetes.{key}"),
+                    headline="per model in a stack of models",
+                    allowed=f"move it to mlstack:modelDefaults.kubernetes.{key}",
+                )
+            )
+
+    sections: dict[str, Any] = {}
+    defaults, problem = _section_data("modelDefaults", raw.get("modelDefaults"))
+    if problem is not None:
+        return {}, [*problems, problem]
+    try:
+        sections["model_defaults"] = ModelSettings.model_validate_json(
+            json.dumps(defaults), context=context
+        )
+    except ValidationError as err:
+        # Every model would repeat the defaults' problems: report them once, here.
+        return {}, [*problems, *translate("modelDefaults", ModelSettings, err)]
+
+    fleets, problem = _section_data("fleets", raw.get("fleets"))
+    if problem is not None:
+        problems.append(problem)
+        fleets = {}
+    sections["fleets"] = {}
+    for name, entry in fleets.items():
+        data = dict(entry) if isinstance(entry, Mapping) else entry
+        if isinstance(data, dict):
+            data.setdefault("endpointName", f"{PROJECT}-{stack}-{name}")
+        problems += _label_problem("fleets", name)
+        try:
+            sections["fleets"][name] = FleetConfig.model_validate_json(
+                json.dumps(data), context=context
+            )
+        except ValidationError as err:
+            problems += translate(f"fleets.{name}", FleetConfig, err)
+
+    models, problem = _section_data("models", raw.get("models"))
+    if problem is not None:
+        return sections, [*problems, problem]
+    if not models:
+        problems.append(
+            Problem(key=project_key("models"), allowed="at least one model: name: {settings}")
+        )
+    sections["models"] = {}
+    for name, entry in models.items():
+        problems += _label_problem("models", name)
+        if not isinstance(entry, Mapping):
+            problems.append(
+                Problem(key=project_key(f"models.{name}"), value=entry, allowed=OBJECT_WORDS)
+            )
+            continue
+        merged = resolve_names(stack, name, deep_merge(defaults, entry), PROJECT)
+        try:
+            sections["models"][name] = ModelSettings.model_validate_json(
+                json.dumps(merged), context=context
+            )
+        except ValidationError as err:
+            problems += translate(f"models.{name}", ModelSettings, err)
+    return sections, problems
+
+
+def _label_problem(key: str, name: str) -> list[Problem]:
+    if _DNS_LABEL.fullmatch(str(name)):
+        return []
+    return [
+        Problem(
+            key=project_key(f"{key}.{name}"),
+            headline="not a name",
+            allowed="1-40 lower-case letters, digits and hyphens (it names resources)",
+        )
+    ]
 
 
 def _precise_secrets(problems: list[Problem]) -> list[Problem]:
@@ -266,7 +398,28 @@ def resolved_document(config: StackConfig) -> dict[str, Any]:
         project_key("tags"): dict(config.tags),
     }
     for key in OBJECT_SECTIONS:
-        if key != "tags":
-            section: BaseModel = getattr(config, key)
-            document[project_key(key)] = section.model_dump(mode="json", by_alias=True)
+        if key == "tags" or (config.models and key in PER_MODEL_SECTIONS):
+            continue
+        section: BaseModel = getattr(config, key)
+        dumped = section.model_dump(mode="json", by_alias=True)
+        if config.models and key == "monitoring":
+            dumped = {k: v for k, v in dumped.items() if k not in PER_MODEL_MONITORING}
+        if config.models and key == "kubernetes":
+            per_model = {to_camel(f) for f in KubernetesWorkloadConfig.model_fields}
+            dumped = {k: v for k, v in dumped.items() if k not in per_model}
+        document[project_key(key)] = dumped
+    if config.models:
+        document[project_key("modelDefaults")] = config.model_defaults.model_dump(
+            mode="json", by_alias=True
+        )
+        document[project_key("fleets")] = {
+            name: fleet.model_dump(mode="json", by_alias=True)
+            for name, fleet in config.fleets.items()
+        }
+    # Every model's resolved settings under one key, single-model stacks included, so the
+    # tooling reads one shape.
+    document["models"] = {
+        served.name: served.settings.model_dump(mode="json", by_alias=True)
+        for served in config.served_models()
+    }
     return document

@@ -19,6 +19,7 @@ from pydantic_core import PydanticUndefined
 
 from infra.config.errors import PROJECT, STACK_CONFIG_DIR
 from infra.config.loader import OBJECT_SECTIONS
+from infra.config.models import FleetConfig, ModelSettings
 from infra.config.stack import StackConfig
 from infra.config.types import SECRET_KEYS
 
@@ -176,7 +177,24 @@ def reference_rows() -> list[tuple[str, str, str, str]]:
     for section, model in OBJECT_SECTIONS.items():
         if section != "tags":
             rows.extend(_rows(model, f"{PROJECT}:{section}", defs[model.__name__], defs))
+    # Many models: one row per key of a model (and of a fleet); modelDefaults has the same keys.
+    for key, model in ((MODELS_KEY, ModelSettings), (FLEETS_KEY, FleetConfig)):
+        rows.extend(_rows(model, f"{PROJECT}:{key}", defs[model.__name__], defs))
+    rows.append(
+        (
+            f"{PROJECT}:modelDefaults",
+            "object",
+            "none",
+            f"Stack-wide defaults of every model: any key of {PROJECT}:{MODELS_KEY}, deep-merged "
+            "under each model's own (mappings key by key, lists and values replaced whole).",
+        )
+    )
     return rows
+
+
+MODELS_KEY = "models.<name>"
+"""How the reference names a model's keys (``<name>`` is the model's name)."""
+FLEETS_KEY = "fleets.<name>"
 
 
 def reference_table() -> str:
@@ -216,6 +234,15 @@ def stack_file_schema() -> dict[str, Any]:
                 "$ref": f"#/$defs/{model.__name__}",
                 "description": " ".join((model.__doc__ or "").split()),
             }
+    # Many models per stack: the model (or fleet) name maps to its section.
+    for key, field in (
+        ("models", "models"),
+        ("modelDefaults", "model_defaults"),
+        ("fleets", "fleets"),
+    ):
+        config_properties[f"{PROJECT}:{key}"] = schema["properties"][
+            StackConfig.model_fields[field].alias or field
+        ]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "mlstack stack file",

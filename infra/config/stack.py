@@ -8,7 +8,9 @@ problem of a file at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -18,8 +20,13 @@ from pydantic.alias_generators import to_camel
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.eks import EksConfig
 from infra.config.errors import PROJECT
-from infra.config.kubernetes import KubernetesServingConfig
+from infra.config.kubernetes import (
+    WORKLOAD_FIELDS,
+    KubernetesServingConfig,
+    KubernetesWorkloadConfig,
+)
 from infra.config.model import ModelConfig
+from infra.config.models import FleetConfig, ModelSettings, ServingTarget
 from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NatMode, NetworkConfig
 from infra.config.policy import PolicyConfig, PolicyEnforcement
@@ -29,6 +36,7 @@ from infra.config.sagemaker import EndpointMode, SageMakerConfig
 from infra.config.types import (
     MAX_TAGS,
     AccountId,
+    DnsLabel,
     FieldError,
     Region,
     Section,
@@ -86,6 +94,14 @@ class StackConfig(Section):
     network: NetworkConfig = NetworkConfig()
     eks: EksConfig = EksConfig()
     kubernetes: KubernetesServingConfig = KubernetesServingConfig()
+    models: dict[DnsLabel, ModelSettings] = {}
+    """Many models per stack: model name -> its settings, each merged over modelDefaults
+    (see ``infra/config/models.py``). Default none: the stack serves ``mlstack:model``."""
+    model_defaults: ModelSettings = ModelSettings()
+    """Stack-wide defaults of every model in ``mlstack:models``. Default the kit's."""
+    fleets: dict[DnsLabel, FleetConfig] = {}
+    """Shared SageMaker endpoints small models run on as inference components. Default
+    none."""
 
     @field_validator("owner", mode="before")
     @classmethod
@@ -110,6 +126,9 @@ class StackConfig(Section):
     def _rules(self, info: ValidationInfo) -> StackConfig:
         if not (info.context or {}).get("sections_valid", True):
             return self
+        if self.models:
+            raise_all([*self._models_rules(), *self._tag_rules()])
+            return self
         raise_all(
             [
                 *self._production_rules(),
@@ -120,6 +139,168 @@ class StackConfig(Section):
             ]
         )
         return self
+
+    def _model_rules(self) -> Iterator[FieldError]:
+        """The single-model rules, for one model (or the one model of a single-model stack)."""
+        yield from self._production_rules()
+        yield from self._rollback_rules()
+        yield from self._eks_path_rules()
+        yield from self._cross_section_rules()
+
+    def _models_rules(self) -> Iterator[FieldError]:
+        """Every single-model rule applied to each model of ``mlstack:models`` (its errors
+        name the model), then the rules of many models: one legacyNames model, fleets that
+        exist, what an inference component cannot do."""
+        legacy = [name for name, settings in self.models.items() if settings.legacy_names]
+        if len(legacy) > 1:
+            yield FieldError(
+                f"models.{legacy[1]}.legacyNames", True, f"only one model (already {legacy[0]})"
+            )
+        for served in self.served_models():
+            name, settings = served.name, served.settings
+            if settings.on_eks and not self.eks.enabled:
+                yield FieldError(
+                    f"models.{name}.targets", "eks", "enable mlstack:eks to serve on EKS"
+                )
+            if "enabled" in settings.sagemaker.model_fields_set:
+                yield FieldError(
+                    f"models.{name}.sagemaker.enabled",
+                    settings.sagemaker.enabled,
+                    "targets decides where a model is served: remove it",
+                )
+            if settings.fleet is not None:
+                yield from self._fleet_rules(served)
+            for error in served.view._model_rules():
+                yield FieldError(served.key_path(error.path), error.value, error.allowed)
+
+    def _fleet_rules(self, served: ServedModel) -> Iterator[FieldError]:
+        settings, path = served.settings, f"models.{served.name}"
+        assert settings.fleet is not None
+        if settings.fleet.name not in self.fleets:
+            known = ", ".join(sorted(self.fleets)) or "none declared"
+            yield FieldError(
+                f"{path}.fleet.name", settings.fleet.name, f"a key of mlstack:fleets ({known})"
+            )
+        if not settings.on_sagemaker:
+            yield FieldError(f"{path}.targets", "eks", "a model on a fleet is served by SageMaker")
+        if settings.rollout.strategy in (RolloutStrategy.CANARY, RolloutStrategy.LINEAR):
+            yield FieldError(
+                f"{path}.rollout.strategy",
+                settings.rollout.strategy.value,
+                "a model on a shared fleet rolls its inference component's copies: use rolling "
+                "(canary and linear shift a whole endpoint's traffic)",
+            )
+        if settings.sagemaker.ab_variants or settings.shadow is not None:
+            yield FieldError(
+                f"{path}.fleet",
+                settings.fleet.name,
+                "a model on a shared fleet has no A/B or shadow variants: give it its own endpoint",
+            )
+        if settings.sagemaker.mode is EndpointMode.SERVERLESS:
+            yield FieldError(
+                f"{path}.sagemaker.mode", "serverless", "a shared fleet runs instances"
+            )
+        if settings.drift.enabled:
+            yield FieldError(
+                f"{path}.drift.enabled",
+                True,
+                f"capture is the fleet's: set mlstack:fleets.{settings.fleet.name}.drift",
+            )
+
+    def served_models(self) -> list[ServedModel]:
+        """Every model the stack serves, in the file's order; a single-model stack serves
+        one, named by :meth:`single_model_name`, with the single-model resource names."""
+        if not self.models:
+            return [
+                ServedModel(
+                    name=self.single_model_name,
+                    settings=self.single_model_settings(),
+                    view=self,
+                    legacy_names=True,
+                    tags=self.resource_tags(),
+                )
+            ]
+        return [self._served(name, settings) for name, settings in self.models.items()]
+
+    def _served(self, name: str, settings: ModelSettings) -> ServedModel:
+        fleet = self.fleets.get(settings.fleet.name) if settings.fleet is not None else None
+        sagemaker = settings.sagemaker.model_copy(update={"enabled": settings.on_sagemaker})
+        if fleet is not None:
+            sagemaker = sagemaker.model_copy(
+                update={
+                    "endpoint_name": fleet.endpoint_name,
+                    "instance_type": fleet.instance_type,
+                    "instance_count": fleet.instance_count,
+                    "variant_name": fleet.variant_name,
+                    "data_capture": fleet.data_capture,
+                }
+            )
+        kubernetes = KubernetesServingConfig.model_construct(
+            _fields_set=set(self.kubernetes.model_fields_set)
+            | settings.kubernetes.model_fields_set,
+            **{
+                **{k: getattr(self.kubernetes, k) for k in KubernetesServingConfig.model_fields},
+                **{k: getattr(settings.kubernetes, k) for k in WORKLOAD_FIELDS},
+            },
+        )
+        model_fields = {k: getattr(settings, k) for k in ModelConfig.model_fields}
+        view = self.model_copy(
+            update={
+                "models": {},
+                "model": ModelConfig.model_construct(**model_fields),
+                "sagemaker": sagemaker,
+                "rollout": settings.rollout,
+                "autoscaling": settings.autoscaling,
+                "monitoring": self.monitoring.model_copy(
+                    update={"alarms": settings.alarms, "drift": settings.drift}
+                ),
+                "kubernetes": kubernetes,
+                "eks": self.eks.model_copy(
+                    update={"enabled": self.eks.enabled and settings.on_eks}
+                ),
+            }
+        )
+        return ServedModel(
+            name=name,
+            settings=settings,
+            view=view,
+            legacy_names=settings.legacy_names,
+            tags={**self.resource_tags(), MODEL_TAG: name},
+            fleet_name=settings.fleet.name if settings.fleet is not None else None,
+            fleet=fleet,
+        )
+
+    @property
+    def single_model_name(self) -> str:
+        """The name a single-model stack's model goes by (in the resolved document and as
+        ``mlstack model migrate``'s default): the model package group's, in lower case."""
+        name = self.model_package_group_name.lower()
+        return name if _DNS_LABEL.fullmatch(name) else "model"
+
+    def single_model_settings(self) -> ModelSettings:
+        """A single-model stack's model in the shape of one ``mlstack:models`` entry."""
+        targets = [
+            target
+            for target, on in (
+                (ServingTarget.SAGEMAKER, self.sagemaker.enabled),
+                (ServingTarget.EKS, self.eks.enabled),
+            )
+            if on
+        ]
+        return ModelSettings.model_construct(
+            **{k: getattr(self.model, k) for k in ModelConfig.model_fields},
+            targets=targets,
+            legacy_names=True,
+            fleet=None,
+            sagemaker=self.sagemaker.model_copy(update={"endpoint_name": self.endpoint_name}),
+            autoscaling=self.autoscaling,
+            rollout=self.rollout,
+            alarms=self.monitoring.alarms,
+            drift=self.monitoring.drift,
+            kubernetes=KubernetesWorkloadConfig.model_construct(
+                **{k: getattr(self.kubernetes, k) for k in WORKLOAD_FIELDS}
+            ),
+        )
 
     def _production_rules(self) -> Iterator[FieldError]:
         if not self.is_production:
@@ -363,9 +544,10 @@ class StackConfig(Section):
             problem = tag_problem(key, value)
             if problem is not None:
                 yield FieldError(f"tags.{key}", value, problem)
-        total = len(self.resource_tags())
+        # A stack of many models tags each model's resources with its name as well.
+        total = len(self.resource_tags()) + (1 if self.models else 0)
         if total > MAX_TAGS:
-            kit = len(self.resource_tags()) - len(self.tags)
+            kit = total - len(self.tags)
             yield FieldError(
                 "tags",
                 f"{len(self.tags)} tags",
@@ -395,3 +577,67 @@ class StackConfig(Section):
             "owner": self.owner,
             **self.tags,
         }
+
+
+MODEL_TAG = "mlstack:model"
+"""Tag naming the model a resource serves, on every per-model resource of ``mlstack:models``."""
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
+
+_SECTION_KEYS = {
+    "sagemaker": "sagemaker",
+    "rollout": "rollout",
+    "autoscaling": "autoscaling",
+    "monitoring.alarms": "alarms",
+    "monitoring.drift": "drift",
+}
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One model of a stack, resolved: its settings, and the stack as if it served only this
+    model (``view``), which the single-model rules and the program read."""
+
+    name: str
+    """The model's name (a DNS label)."""
+    settings: ModelSettings
+    view: StackConfig
+    """The stack config with this model's sections in place of the single-model ones."""
+    legacy_names: bool
+    """Its resources keep the single-model names (no model prefix)."""
+    tags: dict[str, str]
+    """Tags of its resources: the stack's, plus ``mlstack:model`` in a stack of models."""
+    fleet_name: str | None = None
+    fleet: FleetConfig | None = None
+
+    def resource_name(self, base: str) -> str:
+        """Logical name of one of the model's components: ``base`` with legacy names, else
+        ``<model>-<base>``."""
+        return base if self.legacy_names else f"{self.name}-{base}"
+
+    def key_path(self, path: str) -> str:
+        """Where a single-model key path of this model lives in the stack file."""
+        prefix = f"models.{self.name}"
+        head, _, rest = path.partition(".")
+        if head == "model":
+            return f"{prefix}.{rest}" if rest else prefix
+        if (
+            self.fleet_name is not None
+            and head == "sagemaker"
+            and rest.split(".")[0]
+            in (
+                "instanceCount",
+                "instanceType",
+                "dataCapture",
+            )
+        ):
+            return f"fleets.{self.fleet_name}.{rest}"
+        for single, per_model in _SECTION_KEYS.items():
+            if path == single or path.startswith(f"{single}."):
+                return f"{prefix}.{per_model}{path[len(single) :]}"
+        if head == "kubernetes" and _camel_to_snake(rest.split(".")[0]) in WORKLOAD_FIELDS:
+            return f"{prefix}.{path}"
+        return path
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()

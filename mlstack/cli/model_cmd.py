@@ -165,10 +165,43 @@ def register(app: typer.Typer) -> None:
             fail(str(err), EXIT_REMOTE)
         _print_version(approved, as_json, "approved")
 
+    @model.command("migrate")
+    def migrate(
+        stack: Annotated[str, typer.Argument(help="Single-model stack to migrate.")],
+        name: Annotated[
+            str | None,
+            typer.Argument(help="The model's name (default: its package group, lower case)."),
+        ] = None,
+        project_dir: ProjectDir = None,  # type: ignore[assignment],
+    ) -> None:
+        """Move STACK's model from mlstack:model and its sections to mlstack:models with one
+        entry (legacyNames: true), keeping every URN and physical name; comments move along.
+
+        The result is validated before the file is replaced. Review it with
+        `mlstack diff STACK --base origin/main`: nothing is created, replaced or deleted.
+        Exit codes: 0 migrated, 2 bad or already migrated stack file.
+        """
+        from mlstack.models.migrate import migrate_stack
+        from mlstack.models.stack_file import StackEditError
+
+        try:
+            path, model_name = migrate_stack(project_dir, stack, name)
+        except StackEditError as err:
+            fail(str(err))
+        sys.stderr.write(f"migrated {path.name}: mlstack:models.{model_name} (legacyNames)\n")
+
     @model.command("promote")
     def promote(
         stack: Annotated[str, typer.Argument(help="Stack to promote: staging, production.")],
-        version: Annotated[int, typer.Option("--version", help="Approved version.", min=1)],
+        model_name: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="[MODEL]", help="The model of mlstack:models to promote (its name)."
+            ),
+        ] = None,
+        version: Annotated[
+            int | None, typer.Option("--version", help="Approved version (required).", min=1)
+        ] = None,
         dry_run: Annotated[
             bool, typer.Option("--dry-run", help="Print the diff, leave the file.")
         ] = False,
@@ -179,8 +212,10 @@ def register(app: typer.Typer) -> None:
         Checks the version exists in the stack's model package group and is Approved, then
         rewrites the stack file atomically (comments and formatting kept) and prints the
         diff: mlstack:model.packageVersion; with EKS, kubernetes.modelArtifact, imageDigest
-        and modelVersion from the model package; drift baselines stored under v<N>/. On any
-        failure the file is left as it was; a file changed meanwhile is not overwritten.
+        and modelVersion from the model package; drift baselines stored under v<N>/. In a
+        stack of many models, name the MODEL: only its keys under mlstack:models.<MODEL>
+        change, so only that model's resources do. On any failure the file is left as it
+        was; a file changed meanwhile is not overwritten.
         Exit codes: 0 promoted (or already there), 2 bad stack file, 3 AWS check failed.
         """
         from mlstack.models import registry as model_registry
@@ -188,15 +223,19 @@ def register(app: typer.Typer) -> None:
         from mlstack.models.aws import AwsError, AwsSetupError, client
         from mlstack.models.promotion import PromotionError, promotion_edits
 
+        if version is None:
+            fail("promote needs --version N: the approved version to serve")
         try:
             current = stack_model.read_stack(project_dir, stack, rewrite=not dry_run)
-            if current.model.version is None:
-                stack_model.promoted_text(current.text, current.path, version)
+            served = current.served(model_name)
+            promoted = current.model_of(model_name)
+            if promoted.version is None:
+                stack_model.promoted_text(current.text, current.path, version, model_name)
         except stack_model.StackEditError as err:
             fail(str(err))
         try:
             found = model_registry.find(
-                client("sagemaker", current.model.region), current.model.group, version
+                client("sagemaker", promoted.region), promoted.group, version
             )
         except AwsSetupError as err:
             fail(str(err))
@@ -209,16 +248,18 @@ def register(app: typer.Typer) -> None:
                 EXIT_REMOTE,
             )
         repository_url = None
-        if current.config.eks.enabled:
+        eks_enabled = (served.view if served is not None else current.config).eks.enabled
+        if eks_enabled:
             repository_url = os.environ.get(REPOSITORY_ENV) or stack_output(
                 stack, "repositoryUrl", project_dir
             )
         try:
-            promotion = promotion_edits(current.config, found, repository_url)
+            promotion = promotion_edits(current.config, found, repository_url, served)
         except PromotionError as err:
             fail(str(err), EXIT_REMOTE)
+        target = f"{stack} model {model_name}" if model_name else stack
         if not promotion.edits:
-            sys.stderr.write(f"{stack} already serves {found.describe()}: nothing to change\n")
+            sys.stderr.write(f"{target} already serves {found.describe()}: nothing to change\n")
             return
         try:
             new_text = stack_model.apply_edits(current.text, current.path, promotion.edits)
@@ -232,4 +273,4 @@ def register(app: typer.Typer) -> None:
         for note in promotion.notes:
             sys.stderr.write(f"note: {note}\n")
         verb = "would promote" if dry_run else "promoted"
-        sys.stderr.write(f"{verb} {stack} to {found.describe()}\n")
+        sys.stderr.write(f"{verb} {target} to {found.describe()}\n")

@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
     @app.command("smoke")
     def smoke(
         stack: Annotated[str, typer.Argument(help="Deployed stack: staging, production.")],
+        model_name: Annotated[
+            str | None,
+            typer.Argument(metavar="[MODEL]", help="The model of mlstack:models to check."),
+        ] = None,
         endpoint: Annotated[
             str | None,
             typer.Option(
@@ -60,6 +64,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Invoke STACK's endpoint with the example payload; check status, shape and latency.
 
+        In a stack of many models, name the MODEL: its endpoint (or, on a shared fleet, its
+        inference component) is invoked, by the names the stack file resolves to.
+
         Exit codes: 0 healthy, 2 bad usage, 3 unreachable or unhealthy endpoint.
         """
         from mlstack.models import smoke as smoke_check
@@ -73,10 +80,16 @@ def register(app: typer.Typer) -> None:
             fail(message, code)
 
         try:
-            region = stack_model.read_stack_model(project_dir, stack).region
+            served = stack_model.read_stack_model(project_dir, stack, model_name)
         except stack_model.StackEditError as err:
             failed(str(err), EXIT_USAGE)
-        name = endpoint or stack_output(stack, ENDPOINT_OUTPUT, project_dir)
+        region = served.region
+        if model_name is not None:
+            name = endpoint or served.endpoint_name
+            if not name:
+                failed(f"model '{model_name}' of '{stack}' is not served by SageMaker", EXIT_USAGE)
+        else:
+            name = endpoint or stack_output(stack, ENDPOINT_OUTPUT, project_dir)
         if not name:
             failed(
                 f"which endpoint serves '{stack}'? pass --endpoint NAME or set {ENDPOINT_ENV} "
@@ -94,6 +107,7 @@ def register(app: typer.Typer) -> None:
                 name,
                 body,
                 max_latency_ms,
+                inference_component=served.inference_component,
             )
         except AwsSetupError as err:
             failed(f"smoke {stack}: {err}", EXIT_USAGE)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config import PROJECT, StackConfig
+from infra.config.stack import ServedModel
 from mlstack.models.registry import DIGEST, ModelVersion
-from mlstack.models.stack_file import MODEL_KEY, VERSION_FIELD, Edit
+from mlstack.models.stack_file import VERSION_FIELD, Edit
 
-KUBERNETES_KEY = f"{PROJECT}:kubernetes"
-MONITORING_KEY = f"{PROJECT}:monitoring"
 BASELINE_FIELDS = ("baselineStatisticsUri", "baselineConstraintsUri")
 
 
@@ -72,7 +71,10 @@ def versioned(uri: str, old: int, new: int) -> str | None:
 
 
 def promotion_edits(
-    config: StackConfig, version: ModelVersion, repository_url: str | None = None
+    config: StackConfig,
+    version: ModelVersion,
+    repository_url: str | None = None,
+    served: ServedModel | None = None,
 ) -> Promotion:
     """Every key a promotion of ``config``'s stack to ``version`` writes.
 
@@ -82,11 +84,21 @@ def promotion_edits(
     - ``mlstack:monitoring.drift`` baselines whose path holds the current version
       (``v<N>``), moved to the new version.
 
-    Edits whose value is already in place are left out. Raises :class:`PromotionError` when
+    In a stack of many models, ``served`` is the model promoted: its own keys under
+    ``mlstack:models.<name>`` are written (:meth:`ServedModel.key_path`) and no other
+    model's. Edits whose value is already in place are left out. Raises :class:`PromotionError` when
     the package cannot be served on EKS (image not by digest or, when ``repository_url`` is
     known, not in the stack's repository; no ``.tar.gz`` artifact).
     """
-    edits = [Edit((MODEL_KEY, VERSION_FIELD), version.version)]
+    if served is not None:
+        config = served.view
+
+    def key(path: str) -> tuple[str, ...]:
+        """A single-model key path (``kubernetes.imageDigest``) as this stack writes it."""
+        head, *rest = (served.key_path(path) if served is not None else path).split(".")
+        return (f"{PROJECT}:{head}", *rest)
+
+    edits = [Edit(key(f"model.{VERSION_FIELD}"), version.version)]
     notes: list[str] = []
     if config.eks.enabled:
         serving = config.kubernetes
@@ -104,9 +116,9 @@ def promotion_edits(
             raise PromotionError("\n".join(problems))
         artifact, digest = values
         edits += [
-            Edit((KUBERNETES_KEY, "modelArtifact"), artifact),
-            Edit((KUBERNETES_KEY, "imageDigest"), digest),
-            Edit((KUBERNETES_KEY, "modelVersion"), version.version),
+            Edit(key("kubernetes.modelArtifact"), artifact),
+            Edit(key("kubernetes.imageDigest"), digest),
+            Edit(key("kubernetes.modelVersion"), version.version),
         ]
         current = {
             "modelArtifact": serving.model_artifact,
@@ -126,11 +138,11 @@ def promotion_edits(
         moved = versioned(uri, old, version.version)
         if moved is None:
             notes.append(
-                f"{MONITORING_KEY}.drift.{field} ({uri}) has no v{old} path segment: "
+                f"{'.'.join(key(f'monitoring.drift.{field}'))} ({uri}) has no v{old} path segment: "
                 "left as it is; check that the baseline fits the new version"
             )
         else:
-            edits.append(Edit((MONITORING_KEY, "drift", field), moved))
+            edits.append(Edit(key(f"monitoring.drift.{field}"), moved))
     if old == version.version:
         edits = edits[1:]
     return Promotion(edits, notes)

@@ -95,8 +95,10 @@ def smoke(
     endpoint: str,
     payload: dict[str, Any] = EXAMPLE_PAYLOAD,
     max_latency_ms: float = DEFAULT_MAX_LATENCY_MS,
+    inference_component: str | None = None,
 ) -> SmokeResult:
-    """Check ``endpoint`` end to end; raises :class:`AwsError` or :class:`SmokeError`."""
+    """Check ``endpoint`` end to end (with ``inference_component``, that model of a shared
+    fleet); raises :class:`AwsError` or :class:`SmokeError`."""
     with calling(f"describing endpoint '{endpoint}'"):
         status = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"]
     if status != IN_SERVICE:
@@ -106,11 +108,13 @@ def smoke(
         raise AwsError('the payload must be {"instances": [[...], ...]} with at least one row')
     with calling(f"invoking endpoint '{endpoint}'"):
         started = time.perf_counter()
+        target = {"InferenceComponentName": inference_component} if inference_component else {}
         response = runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType="application/json",
             Accept="application/json",
             Body=json.dumps(payload).encode(),
+            **target,
         )
         body = response["Body"].read()
         latency_ms = (time.perf_counter() - started) * 1000

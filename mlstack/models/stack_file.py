@@ -29,6 +29,7 @@ from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from infra.config import PROJECT, ConfigError, StackConfig, build_config
+from infra.config.stack import ServedModel
 from mlstack.offline.stack_files import (
     StackFileError,
     encode_config,
@@ -38,6 +39,7 @@ from mlstack.offline.stack_files import (
 )
 
 MODEL_KEY = f"{PROJECT}:model"
+MODELS_KEY = f"{PROJECT}:models"
 VERSION_FIELD = "packageVersion"
 Scalar = int | str
 
@@ -65,13 +67,17 @@ class Edit:
 
 @dataclass(frozen=True)
 class StackModel:
-    """Where a stack's model comes from."""
+    """Where a stack's model comes from, and where it is served."""
 
     path: Path
     stack: str
     region: str | None
     group: str
     version: int | None
+    endpoint_name: str | None = None
+    """The SageMaker endpoint serving it (a stack of models names it per model)."""
+    inference_component: str | None = None
+    """Its inference component, when it runs on a shared fleet."""
 
 
 @dataclass(frozen=True)
@@ -85,12 +91,43 @@ class StackFile:
 
     @property
     def model(self) -> StackModel:
+        """The model of a single-model stack."""
+        return self.model_of(None)
+
+    def served(self, model: str | None) -> ServedModel | None:
+        """The model named ``model`` of a stack of many models; None for a single-model
+        stack (``model`` None). Raises :class:`StackEditError` naming the models otherwise."""
+        config = self.config
+        if not config.models and model is None:
+            return None
+        if model is None or model not in config.models:
+            names = ", ".join(config.models) or "none: it serves mlstack:model, name no model"
+            wanted = "name a model" if model is None else f"no model {model!r}"
+            raise StackEditError(f"{self.path}: {wanted} of {MODELS_KEY} ({names})")
+        return next(m for m in config.served_models() if m.name == model)
+
+    def model_of(self, model: str | None) -> StackModel:
+        """The model ``model`` (None in a single-model stack): group, version, endpoint."""
+        served = self.served(model)
+        if served is None:
+            return StackModel(
+                path=self.path,
+                stack=self.stack,
+                region=self.config.region,
+                group=self.config.model_package_group_name,
+                version=self.config.model.package_version,
+            )
+        settings = served.settings
+        endpoint = served.view.endpoint_name if settings.on_sagemaker else None
         return StackModel(
             path=self.path,
             stack=self.stack,
             region=self.config.region,
-            group=self.config.model_package_group_name,
-            version=self.config.model.package_version,
+            group=served.view.model_package_group_name,
+            version=settings.package_version,
+            endpoint_name=endpoint,
+            # The program names a model's inference component <fleet endpoint>-<model>.
+            inference_component=f"{endpoint}-{model}" if served.fleet is not None else None,
         )
 
 
@@ -134,10 +171,11 @@ def read_stack(project_root: Path, stack: str, rewrite: bool = False) -> StackFi
     return StackFile(path, stack, text, stack_config(project_root, stack, text))
 
 
-def read_stack_model(project_root: Path, stack: str) -> StackModel:
+def read_stack_model(project_root: Path, stack: str, model: str | None = None) -> StackModel:
     """The model group, version and region of ``stack``'s file, as the program resolves
-    them (the file is validated first; its defaults come from the config package)."""
-    return read_stack(project_root, stack).model
+    them (the file is validated first; its defaults come from the config package). A stack
+    of many models (``mlstack:models``) needs ``model``, the name of one of them."""
+    return read_stack(project_root, stack).model_of(model)
 
 
 def check_rewritable(path: Path) -> None:
@@ -282,20 +320,25 @@ def apply_edits(text: str, path: Path, edits: Sequence[Edit]) -> str:
     return new_text
 
 
-def promoted_text(text: str, path: Path, version: int) -> str:
-    """``text`` with ``mlstack:model.packageVersion`` set to ``version``, nothing else changed."""
+def promoted_text(text: str, path: Path, version: int, model_name: str | None = None) -> str:
+    """``text`` with ``mlstack:model.packageVersion`` (or, with ``model_name``,
+    ``mlstack:models.<model_name>.packageVersion``) set to ``version``, nothing else changed."""
+    key_path = (MODEL_KEY,) if model_name is None else (MODELS_KEY, model_name)
     try:
-        model = (yaml.safe_load(text) or {}).get("config", {}).get(MODEL_KEY)
+        model: Any = (yaml.safe_load(text) or {}).get("config", {})
+        for key in key_path:
+            model = model.get(key)
     except (yaml.YAMLError, AttributeError):
         model = None
+    shown = ".".join(key_path)
     if not isinstance(model, dict) or VERSION_FIELD not in model:
         raise StackEditError(
-            f"{path}: {MODEL_KEY}.{VERSION_FIELD} is not set\n"
+            f"{path}: {shown}.{VERSION_FIELD} is not set\n"
             f"  promote moves a stack between registry versions; add {VERSION_FIELD} first"
         )
     if not isinstance(model[VERSION_FIELD], int) or isinstance(model[VERSION_FIELD], bool):
-        raise StackEditError(f"{path}: {MODEL_KEY}.{VERSION_FIELD} must be an integer")
-    return apply_edits(text, path, [Edit((MODEL_KEY, VERSION_FIELD), version)])
+        raise StackEditError(f"{path}: {shown}.{VERSION_FIELD} must be an integer")
+    return apply_edits(text, path, [Edit((*key_path, VERSION_FIELD), version)])
 
 
 # --- the write -------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ outputs (ECR repository URL, EKS endpoint and OIDC issuer, ...). EC2 resources g
 AWS's format (:data:`EC2_ID_PREFIX`, e.g. ``subnet-<17 hex>``); an IAM OIDC provider's ARN
 is built from its issuer URL; a launch template is at version 1; a gateway endpoint's prefix
 list holds :data:`S3_PREFIX_LIST_CIDRS`. Kubernetes objects (and Helm releases) come back
-with their inputs. pulumi-aws-native resources (the Model Monitor job definitions pulumi-aws
-lacks) get the same treatment: an auto-named ``jobDefinitionName`` and their ARN as
-``jobDefinitionArn``. An invoke without a canned answer fails the plan, naming the token,
-instead of returning nothing.
+with their inputs. aws-native resources (the CloudFormation-based provider: inference
+components, Model Monitor job definitions) come back with their inputs, the ARN under the
+property the provider names it (``inferenceComponentArn``, ``jobDefinitionArn``) and the
+status AWS reports when it is ready; they have no ``tagsAll``. An invoke without a canned
+answer fails the plan, naming the token, instead of returning nothing.
 """
 
 from __future__ import annotations
@@ -103,6 +104,23 @@ AUTONAME_PROPERTY: dict[str, str] = {
     # pulumi-aws-native (CloudControl) resources name themselves the same way.
     "aws-native:sagemaker:ModelQualityJobDefinition": "jobDefinitionName",
     "aws-native:sagemaker:ModelExplainabilityJobDefinition": "jobDefinitionName",
+    "aws-native:sagemaker:InferenceComponent": "inferenceComponentName",
+}
+
+# aws-native resources: the output holding the ARN, and what AWS reports once it is ready.
+AWS_NATIVE_OUTPUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "aws-native:sagemaker:InferenceComponent": (
+        "inferenceComponentArn",
+        {"inferenceComponentStatus": "InService"},
+    ),
+    "aws-native:sagemaker:ModelQualityJobDefinition": (
+        "jobDefinitionArn",
+        {"creationTime": "2026-01-01T00:00:00Z"},
+    ),
+    "aws-native:sagemaker:ModelExplainabilityJobDefinition": (
+        "jobDefinitionArn",
+        {"creationTime": "2026-01-01T00:00:00Z"},
+    ),
 }
 
 # EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
@@ -241,6 +259,8 @@ class OfflineMocks(Mocks):
         state = dict(args.inputs)
         if args.typ.startswith("kubernetes:"):
             return self._kubernetes(args, state)
+        if args.typ.startswith("aws-native:"):
+            return self._aws_native(args, state)
         suffix = _suffix(args.typ, args.name)
         name_property = AUTONAME_PROPERTY.get(args.typ)
         if name_property and not state.get(name_property):
@@ -297,14 +317,23 @@ class OfflineMocks(Mocks):
             return {"latestVersion": 1, "defaultVersion": 1}
         if typ == "aws:eks/nodeGroup:NodeGroup":
             return {"status": "ACTIVE"}
-        if typ.startswith("aws-native:sagemaker:") and typ.endswith("JobDefinition"):
-            # CloudControl returns the ARN under the resource's own name, not ``arn``.
-            return {"jobDefinitionArn": state["arn"], "creationTime": "2026-01-01T00:00:00Z"}
         if typ == "aws:ec2/vpc:Vpc":
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
         if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and state.get("vpcEndpointType") == "Gateway":
             return {"prefixListId": f"pl-{_suffix(name)}", "cidrBlocks": list(S3_PREFIX_LIST_CIDRS)}
         return {}
+
+    def _aws_native(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
+        """An aws-native resource: its physical name, its ARN under the provider's property
+        name (its ID, as CloudFormation's primary identifier is), type-specific outputs."""
+        name_property = AUTONAME_PROPERTY.get(args.typ, "name")
+        if not state.get(name_property):
+            state[name_property] = f"{args.name}-{_suffix(args.typ, args.name)}"
+        arn = self._arn(args.typ, str(state[name_property]), str(state[name_property]))
+        arn_property, outputs = AWS_NATIVE_OUTPUTS.get(args.typ, ("arn", {}))
+        state.setdefault(arn_property, arn)
+        state.update(outputs)
+        return arn, state
 
     def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
         metadata = dict(state.get("metadata") or {})

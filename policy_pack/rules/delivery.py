@@ -49,6 +49,38 @@ MIN_PRODUCTION_INSTANCES = 2
 MIN_PRODUCTION_ZONES = 2
 
 
+MODEL_TAG = "mlstack:model"
+"""Tag naming the model a resource serves (a stack of many models sets it)."""
+INFERENCE_COMPONENT = "aws-native:sagemaker:InferenceComponent"
+FLEET_TAG = "mlstack:fleet"
+"""Tag of a shared fleet's resources: its endpoint hosts inference components."""
+
+
+def model_of(resource: Resource) -> str | None:
+    """The model a resource serves, from its ``mlstack:model`` tag (a map of tags, or
+    aws-native's list of key/value pairs), or its ``mlstack/model`` label; else None."""
+    tags = resource.inputs.get("tags")
+    if isinstance(tags, Mapping):
+        value = tags.get(MODEL_TAG)
+        return value if isinstance(value, str) else None
+    for tag in as_list(tags):
+        if get(tag, "key") == MODEL_TAG and isinstance(get(tag, "value"), str):
+            return get(tag, "value")
+    label = get(resource.inputs, "metadata", "labels", "mlstack/model")
+    return label if isinstance(label, str) else None
+
+
+def _violation(resource: Resource, message: str) -> Violation:
+    """A violation of ``resource``, naming its model first where it serves one."""
+    model = model_of(resource)
+    return Violation(resource.urn, f"model '{model}': {message}" if model else message)
+
+
+def _is_fleet(resource: Resource) -> bool:
+    tags = resource.inputs.get("tags")
+    return isinstance(tags, Mapping) and FLEET_TAG in tags
+
+
 def _of(resources: Sequence[Resource], type_token: str) -> list[Resource]:
     return [r for r in resources if r.type == type_token]
 
@@ -67,20 +99,38 @@ def _rollback_alarm_names(endpoint: Resource) -> list[Any]:
 
 
 def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
+    # A shared fleet's models roll out one inference component at a time (SageMaker's
+    # rolling update of its copies, with the model's rollback alarms).
+    for component in _of(resources, INFERENCE_COMPONENT):
+        rolling = get(component.inputs, "deploymentConfig", "rollingUpdatePolicy")
+        if not is_set(rolling):
+            yield _violation(
+                component,
+                "production inference component has no rolling update policy: set the "
+                "model's rollout.strategy to rolling",
+            )
+        if not _rollback_alarm_names(component):
+            yield _violation(
+                component,
+                "production inference component has no auto-rollback alarms: list them in "
+                "the model's rollout.rollbackAlarms",
+            )
     for endpoint in _of(resources, ENDPOINT):
+        if _is_fleet(endpoint):
+            continue
         config = endpoint.inputs.get("deploymentConfig")
         traffic = get(config, "blueGreenUpdatePolicy", "trafficRoutingConfiguration", "type")
         rolling = is_set(get(config, "rollingUpdatePolicy"))
         if not rolling and traffic not in PROGRESSIVE_TRAFFIC and not is_unknown(traffic):
             shown = traffic or "no deployment config"
-            yield Violation(
-                endpoint.urn,
+            yield _violation(
+                endpoint,
                 f"production endpoint deploys {shown}: set mlstack:rollout.strategy to canary, "
                 "linear or rolling",
             )
         if not _rollback_alarm_names(endpoint):
-            yield Violation(
-                endpoint.urn,
+            yield _violation(
+                endpoint,
                 "production endpoint has no auto-rollback alarms: list them in "
                 "mlstack:rollout.rollbackAlarms",
             )
@@ -88,11 +138,11 @@ def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iter
 
 def _rollback_alarms_exist(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     alarms = names_of(resources, METRIC_ALARM)
-    for endpoint in _of(resources, ENDPOINT):
+    for endpoint in _of(resources, ENDPOINT) + _of(resources, INFERENCE_COMPONENT):
         for name in _rollback_alarm_names(endpoint):
             if not _matches(name, alarms):
-                yield Violation(
-                    endpoint.urn,
+                yield _violation(
+                    endpoint,
                     f"rollback alarm '{name}' is not declared in this stack: a deployment could "
                     "never roll back on it; declare it or remove it from the rollout",
                 )
@@ -112,8 +162,8 @@ def _captures(config: Resource) -> bool:
 def _production_data_capture(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     for config in _of(resources, ENDPOINT_CONFIG):
         if not _captures(config):
-            yield Violation(
-                config.urn,
+            yield _violation(
+                config,
                 "production endpoint configuration captures no traffic: enable data capture "
                 "with a sampling percentage above 0",
             )
@@ -161,8 +211,8 @@ def _drift_monitoring(resources: Sequence[Resource], _: StackContext) -> Iterabl
             or is_unknown(job.inputs.get("name"))
         ]
         if not active:
-            yield Violation(
-                config.urn,
+            yield _violation(
+                config,
                 "traffic is captured but nothing watches it for drift: add a Model Monitor "
                 "data-quality job definition on the endpoint and a monitoring schedule for it",
             )
@@ -176,32 +226,39 @@ def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[V
         for variant in as_list(config.inputs.get("productionVariants")):
             name = get(variant, "variantName") or "?"
             if is_set(get(variant, "serverlessConfig")):
-                yield Violation(
-                    config.urn,
+                yield _violation(
+                    config,
                     f"variant '{name}' is serverless: production serves from at least "
                     f"{MIN_PRODUCTION_INSTANCES} provisioned instances",
                 )
                 continue
+            managed_low = number(get(variant, "managedInstanceScaling", "minInstanceCount"))
+            if managed_low is not None and managed_low < MIN_PRODUCTION_INSTANCES:
+                yield _violation(
+                    config,
+                    f"shared fleet variant '{name}' may scale down to {managed_low:g} "
+                    f"instance(s): set the fleet's minInstances >= {MIN_PRODUCTION_INSTANCES}",
+                )
             count = number(get(variant, "initialInstanceCount"))
             if count is not None and count < MIN_PRODUCTION_INSTANCES:
-                yield Violation(
-                    config.urn,
+                yield _violation(
+                    config,
                     f"variant '{name}' starts with {count:g} instance(s): set "
                     f"mlstack:sagemaker.instanceCount >= {MIN_PRODUCTION_INSTANCES}",
                 )
     for target in _of(resources, SCALABLE_TARGET):
         low = number(target.inputs.get("minCapacity"))
         if low is not None and low < MIN_PRODUCTION_INSTANCES:
-            yield Violation(
-                target.urn,
+            yield _violation(
+                target,
                 f"autoscaling may scale down to {low:g}: set its minimum capacity >= "
                 f"{MIN_PRODUCTION_INSTANCES}",
             )
     for group in _of(resources, NODE_GROUP):
         low = number(get(group.inputs, "scalingConfig", "minSize"))
         if low is not None and low < MIN_PRODUCTION_INSTANCES:
-            yield Violation(
-                group.urn,
+            yield _violation(
+                group,
                 f"node group may shrink to {low:g} node(s): set its minimum size >= "
                 f"{MIN_PRODUCTION_INSTANCES}",
             )
@@ -209,8 +266,8 @@ def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[V
         if kubernetes_kind(hpa.type) == "HorizontalPodAutoscaler":
             low = number(get(hpa.inputs, "spec", "minReplicas", default=1))
             if low is not None and low < MIN_PRODUCTION_INSTANCES:
-                yield Violation(
-                    hpa.urn,
+                yield _violation(
+                    hpa,
                     f"the autoscaler may scale down to {low:g} pod(s): set minReplicas >= "
                     f"{MIN_PRODUCTION_INSTANCES}",
                 )
@@ -245,8 +302,8 @@ def _multi_az(resources: Sequence[Resource], _: StackContext) -> Iterable[Violat
         zones = _zones_of(subnets, zones_by_subnet)
         count = len(zones) if zones is not None else len(set(subnets))
         if count < MIN_PRODUCTION_ZONES:
-            yield Violation(
-                resource.urn,
+            yield _violation(
+                resource,
                 f"runs in {count} availability zone(s): give it subnets in at least "
                 f"{MIN_PRODUCTION_ZONES} zones",
             )
@@ -269,8 +326,8 @@ def _image_digest(resources: Sequence[Resource], _: StackContext) -> Iterable[Vi
                 continue  # a registered model version pins its image
             image = get(container, "image")
             if not _pinned(image):
-                yield Violation(
-                    model.urn,
+                yield _violation(
+                    model,
                     f"serving image '{image}' is not pinned: deploy <repository>@sha256:<digest> "
                     "or a registered model package version",
                 )
@@ -280,8 +337,8 @@ def _image_digest(resources: Sequence[Resource], _: StackContext) -> Iterable[Vi
         spec = pod_spec(workload.type, workload.inputs)
         for container in containers(spec or {}, init=False):
             if not _pinned(container.get("image")):
-                yield Violation(
-                    workload.urn,
+                yield _violation(
+                    workload,
                     f"container '{container.get('name', '?')}' runs image "
                     f"'{container.get('image')}' by tag: pin it by digest",
                 )
@@ -347,29 +404,46 @@ def _eks_versions(resources: Sequence[Resource]) -> Iterable[tuple[Resource, int
         yield workload, int(recorded) if str(recorded).isdigit() else None
 
 
+MODEL_LABEL = "mlstack.io/model"
+"""Label of the kit's workload in a stack of many models: the model's name."""
+MODEL_TAG = "mlstack:model"
+"""Tag of a model's AWS resources in a stack of many models: the model's name."""
+
+
+def _of_model(resources: Sequence[Resource], name: str) -> list[Resource]:
+    """The resources tagged as ``name``'s (its endpoint configuration and models)."""
+    return [
+        r
+        for r in resources
+        if isinstance(r.inputs.get("tags"), Mapping) and r.inputs["tags"].get(MODEL_TAG) == name
+    ]
+
+
 def _same_model_version(
     resources: Sequence[Resource], context: StackContext
 ) -> Iterable[Violation]:
-    served = _sagemaker_version(resources)
-    if served is None:
-        return
-    _, version = served
     for workload, recorded in _eks_versions(resources):
+        labels = get(workload.inputs, "metadata", "labels") or {}
+        name = labels.get(MODEL_LABEL) if isinstance(labels, Mapping) else None
+        served = _sagemaker_version(resources if name is None else _of_model(resources, name))
+        if served is None:
+            continue
+        _, version = served
+        model = "" if name is None else f"model '{name}': "
+        promote = f"mlstack model promote {context.stack}{'' if name is None else ' ' + name}"
         if recorded is None:
             yield Violation(
                 workload.urn,
-                f"SageMaker serves model version {version}; the EKS workload records no "
+                f"{model}SageMaker serves model version {version}; the EKS workload records no "
                 "version: set mlstack:kubernetes.modelVersion with the artifact and image "
-                f"digest of version {version} (mlstack model promote {context.stack} "
-                f"--version {version} writes them)",
+                f"digest of version {version} ({promote} --version {version} writes them)",
             )
         elif recorded != version:
             yield Violation(
                 workload.urn,
-                f"SageMaker serves model version {version} but EKS serves version {recorded}: "
-                f"promote both paths with `mlstack model promote {context.stack} --version "
-                f"{version}` (or set mlstack:model.packageVersion and "
-                "mlstack:kubernetes.modelVersion to one version)",
+                f"{model}SageMaker serves model version {version} but EKS serves version "
+                f"{recorded}: promote both paths with `{promote} --version {version}` (or set "
+                "the model's packageVersion and kubernetes.modelVersion to one version)",
             )
 
 
@@ -472,9 +546,11 @@ RULES: tuple[StackRule, ...] = (
     StackRule(
         name="production-progressive-rollout",
         description="A production endpoint rolls out canary, linear or rolling, with "
-        "auto-rollback alarms.",
+        "auto-rollback alarms; a model on a shared fleet rolls its inference component's "
+        "copies with auto-rollback alarms.",
         check=_progressive_rollout,
-        fix="set mlstack:rollout.strategy to canary, linear or rolling and list rollbackAlarms",
+        fix="set mlstack:rollout.strategy (each model's rollout.strategy) to canary, linear or "
+        "rolling (rolling on a shared fleet) and list rollbackAlarms",
         scope=Scope.PRODUCTION,
     ),
     StackRule(
@@ -517,7 +593,7 @@ RULES: tuple[StackRule, ...] = (
         description="SageMaker and EKS serve the same model version (a violation in "
         "production, a warning at advisory enforcement).",
         check=_same_model_version,
-        fix="promote with `mlstack model promote STACK --version N`, which sets "
+        fix="promote with `mlstack model promote STACK [MODEL] --version N`, which sets "
         "mlstack:model.packageVersion and mlstack:kubernetes.modelVersion, modelArtifact and "
         "imageDigest together",
     ),

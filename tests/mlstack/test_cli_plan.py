@@ -29,13 +29,14 @@ def test_plan_all_shows_every_stack() -> None:
     assert result.exit_code == 0, result.output
     assert "stack production" in result.stdout
     assert "stack staging" in result.stdout
+    assert "stack platform" in result.stdout
     assert "registry (Registry)" in result.stdout
 
 
 def test_plan_all_json_is_a_list_of_plans() -> None:
     result = runner.invoke(app, ["plan", "--all", "--json"])
     assert result.exit_code == 0, result.output
-    assert [p["stack"] for p in json.loads(result.stdout)] == ["production", "staging"]
+    assert [p["stack"] for p in json.loads(result.stdout)] == ["platform", "production", "staging"]
 
 
 def test_misspelt_rollout_key_exits_two_naming_it(project_copy: Path) -> None:

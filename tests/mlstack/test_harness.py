@@ -159,6 +159,23 @@ def test_invoke_without_canned_answer_fails_the_plan(tmp_path: Path) -> None:
         run_plan("dev", tmp_path)
 
 
+@pytest.mark.timeout(120)
+def test_a_program_failing_with_a_pending_deferred_output_fails_the_plan(tmp_path: Path) -> None:
+    # A resource waits for a deferred output whose resolver the failure skips: the plan must
+    # report the failure, not wait for that output forever.
+    (tmp_path / "Pulumi.yaml").write_text("name: probe\nruntime: python\nmain: prog/\n")
+    (tmp_path / "prog").mkdir()
+    (tmp_path / "prog" / "__main__.py").write_text(
+        "import pulumi, pulumi_aws as aws\n"
+        "policy, resolve = pulumi.deferred_output()\n"
+        "aws.sqs.Queue('q', policy=policy)\n"
+        "raise ValueError('failed before resolving the policy')\n"
+    )
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    with pytest.raises(ValueError, match="failed before resolving the policy"):
+        run_plan("dev", tmp_path)
+
+
 EARLY_IMPORT = """
 import pulumi_aws as aws
 aws.kms.Key("declared-at-import", enable_key_rotation=True)

@@ -26,7 +26,7 @@ def registry_args(**changes: object) -> RegistryArgs:
         "kms_deletion_window_days": 30,
         "model_prefix": "models",
         "model_writer_arns": (RELEASE_ROLE,),
-        "capture_prefix": "data-capture",
+        "capture_prefixes": ("data-capture",),
         "capture_writer_arns": [ENDPOINT_ROLE],
         "tags": {"team": "ml"},
     }
@@ -86,7 +86,7 @@ def test_bucket_policy_keeps_model_and_capture_writes_to_their_owners(declare: D
 
 
 def test_bucket_policy_without_writers_denies_writes_to_everyone(declare: Declare) -> None:
-    args = registry_args(model_writer_arns=(), capture_prefix=None)
+    args = registry_args(model_writer_arns=(), capture_prefixes=())
     statements = _bucket_statements(declare(lambda: Registry("registry", args)))
     assert "Condition" not in statements["DenyModelWritesButByModelWriters"]
     assert "DenyCaptureWritesButByEndpointRole" not in statements

@@ -141,6 +141,7 @@ def test_promote_leaves_no_temporary_file(project: Path, approved_v5: str) -> No
     use_group(project, approved_v5)
     assert promote(project, 5).exit_code == 0
     assert sorted(p.name for p in (project / "stacks").iterdir()) == [
+        "Pulumi.platform.yaml",
         "Pulumi.production.yaml",
         "Pulumi.staging.yaml",
         "pipelines",
