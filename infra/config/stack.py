@@ -265,7 +265,11 @@ class StackConfig(Section):
             settings=settings,
             view=view,
             legacy_names=settings.legacy_names,
-            tags={**self.resource_tags(), MODEL_TAG: name},
+            # A model that took over a single-model stack keeps that stack's tags too: some
+            # resources (Model Monitor job definitions) are replaced when their tags change.
+            tags=self.resource_tags()
+            if settings.legacy_names
+            else {**self.resource_tags(), MODEL_TAG: name},
             fleet_name=settings.fleet.name if settings.fleet is not None else None,
             fleet=fleet,
         )
@@ -605,7 +609,8 @@ class ServedModel:
     legacy_names: bool
     """Its resources keep the single-model names (no model prefix)."""
     tags: dict[str, str]
-    """Tags of its resources: the stack's, plus ``mlstack:model`` in a stack of models."""
+    """Tags of its resources: the stack's, plus ``mlstack:model`` in a stack of models (not for
+    a model with legacyNames, whose resources keep the single-model stack's inputs)."""
     fleet_name: str | None = None
     fleet: FleetConfig | None = None
 

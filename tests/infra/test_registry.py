@@ -107,7 +107,7 @@ def test_only_the_owners_write_models_and_captured_traffic(plan: Plan) -> None:
     capture = statements["DenyCaptureWritesButByEndpointRole"]
     assert capture["Resource"].endswith("/data-capture/*")
     (writer,) = capture["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    model = plan.of_type("aws:sagemaker/model:Model")[0]
+    (model,) = [m for m in plan.of_type("aws:sagemaker/model:Model") if m.name == "sagemaker-model"]
     assert writer == model.inputs["executionRoleArn"], "the endpoint's own execution role"
 
 

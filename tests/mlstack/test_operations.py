@@ -133,9 +133,12 @@ def version_bump(tmp_path_factory: pytest.TempPathFactory, shipped_plans: dict[s
 def test_a_model_version_bump_replaces_model_and_configuration_and_updates_the_endpoint(
     version_bump: Any,
 ) -> None:
-    by_type = {c.type: c for c in version_bump.changes}
+    by_type = {c.type: c for c in version_bump.changes if not c.name.startswith("churn-")}
     model = by_type["aws:sagemaker/model:Model"]
     assert model.operation is Operation.REPLACE
+    # The batch transform serves the same approved version as the endpoint: it moves too.
+    (batch,) = [c for c in version_bump.changes if c.name == "churn-classifier-batch-model"]
+    assert batch.operation is Operation.REPLACE
     assert [i.path for i in model.inputs if i.replaces] == ["primaryContainer.modelPackageName"]
     config = by_type["aws:sagemaker/endpointConfiguration:EndpointConfiguration"]
     assert config.operation is Operation.REPLACE and config.caused_by == ("sagemaker-model",)
@@ -144,5 +147,5 @@ def test_a_model_version_bump_replaces_model_and_configuration_and_updates_the_e
     assert endpoint.caused_by == ("sagemaker-config",)
     assert not [c for c in version_bump.changes if c.operation is Operation.DELETE]
     text = render_markdown(version_bump, "production")
-    assert "#### Replaced (2)" in text
+    assert "#### Replaced (3)" in text
     assert "`sagemaker-endpoint` (Endpoint), because `sagemaker-config` is replaced" in text

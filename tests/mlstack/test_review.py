@@ -81,19 +81,20 @@ def test_piped_plan_opens_with_the_summary_and_cuts_nothing(piped_plan: str) -> 
     assert "registry (Registry)" in piped_plan  # --tree shows the tree
 
 
-def test_summary_shows_each_serving_path(piped_plan: str) -> None:
+def test_summary_shows_each_serving_path(piped_plan: str, shipped_plans: dict[str, Plan]) -> None:
+    created = len(shipped_plans["production"].resources)
     for expected in (
         "model: churn-classifier v3",
         "instances: 3 x ml.c5.xlarge (AllTraffic)",
         "autoscaling: 3-12 instances",
-        "model: models/churn-classifier/v3/model.tar.gz",
+        "model: churn-classifier v3 (models/churn-classifier/v3/model.tar.gz)",
         "image: sha256:d638e3b111b9f11c273400aa1afc8f8d94ce2f03a0fdb3643f5b610bc2bf566e",
         "replicas: 3-12 pods (HPA at 60% CPU)",
         "nodes: 3 x m6i.xlarge (3-9, ON_DEMAND)",
         "timeline: canary: 10% -> bake 600 s -> 100%, keep old fleet 600 s, timeout 7200 s",
         "rollback alarms: latency-p99 > 500 ms, 2 of 2 x 60 s, errors-5xx > 1 %, 2 of 2 x 60 s",
         f"EKS nodes: 3 x m6i.xlarge at ${NODE_PRICE:.3f}/h = ${3 * NODE_PRICE:.3f}/h",
-        "operations: 128 to create, 0 to update, 0 to replace, 0 to delete",
+        f"operations: {created} to create, 0 to update, 0 to replace, 0 to delete",
     ):
         assert expected in piped_plan, expected
 
@@ -114,7 +115,7 @@ def test_json_carries_every_summary_line(shipped_plans: dict[str, Plan], piped_p
     for fact in summary["facts"]:
         assert f"{fact['label']}: {fact['value']}" in piped_plan, fact
     eks = next(p for p in summary["paths"] if p["kind"] == "EKS")
-    assert eks["model"] == "models/churn-classifier/v3/model.tar.gz"
+    assert eks["model"] == "churn-classifier v3 (models/churn-classifier/v3/model.tar.gz)"
     assert summary["cost"]["fleets"][1]["hourly"] == pytest.approx(3 * NODE_PRICE)
 
 
