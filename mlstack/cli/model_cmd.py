@@ -212,7 +212,9 @@ def register(app: typer.Typer) -> None:
         Checks the version exists in the stack's model package group and is Approved, then
         rewrites the stack file atomically (comments and formatting kept) and prints the
         diff: mlstack:model.packageVersion; with EKS, kubernetes.modelArtifact, imageDigest
-        and modelVersion from the model package; drift baselines stored under v<N>/. In a
+        and modelVersion from the model package, and the new artifact's pins read from S3
+        (modelArtifactVersionId; modelArtifactSha256 unless the stack pins by version id
+        alone); drift baselines stored under v<N>/. In a
         stack of many models, name the MODEL: only its keys under mlstack:models.<MODEL>
         change, so only that model's resources do. On any failure the file is left as it
         was; a file changed meanwhile is not overwritten.
@@ -253,9 +255,16 @@ def register(app: typer.Typer) -> None:
             repository_url = os.environ.get(REPOSITORY_ENV) or stack_output(
                 stack, "repositoryUrl", project_dir
             )
+        from mlstack.models.artifact_pins import ArtifactPins, resolve_pins
+
+        def pins(uri: str, with_sha256: bool) -> ArtifactPins:
+            return resolve_pins(client("s3", promoted.region), uri, with_sha256)
+
         try:
-            promotion = promotion_edits(current.config, found, repository_url, served)
-        except PromotionError as err:
+            promotion = promotion_edits(current.config, found, repository_url, served, pins)
+        except AwsSetupError as err:
+            fail(str(err))
+        except (PromotionError, AwsError) as err:
             fail(str(err), EXIT_REMOTE)
         target = f"{stack} model {model_name}" if model_name else stack
         if not promotion.edits:

@@ -10,10 +10,12 @@ directory (``.../v3/statistics.json``) move to the new version's directory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.config import PROJECT, StackConfig
 from infra.config.stack import ServedModel
+from mlstack.models.artifact_pins import ArtifactPins
 from mlstack.models.registry import DIGEST, ModelVersion
 from mlstack.models.stack_file import VERSION_FIELD, Edit
 
@@ -75,12 +77,17 @@ def promotion_edits(
     version: ModelVersion,
     repository_url: str | None = None,
     served: ServedModel | None = None,
+    pins: Callable[[str, bool], ArtifactPins] | None = None,
 ) -> Promotion:
     """Every key a promotion of ``config``'s stack to ``version`` writes.
 
     - ``mlstack:model.packageVersion``: the SageMaker endpoint serves the package.
     - With EKS: ``mlstack:kubernetes.modelArtifact`` (the package's ModelDataUrl),
       ``imageDigest`` (its image's digest) and ``modelVersion`` (the workload's label).
+      When the artifact changes, its pins from ``pins(uri, with_sha256)`` (the S3 lookup,
+      :func:`mlstack.models.artifact_pins.resolve_pins`): ``modelArtifactVersionId`` always,
+      ``modelArtifactSha256`` when the stack pins by sha256 or by neither, so that the pods
+      accept the new artifact. Default None: the pins are left as they are.
     - ``mlstack:monitoring.drift`` baselines whose path holds the current version
       (``v<N>``), moved to the new version.
 
@@ -126,6 +133,16 @@ def promotion_edits(
             "modelVersion": serving.model_version,
         }
         edits = edits[:1] + [e for e in edits[1:] if current[e.key_path[-1]] != e.value]
+        if pins is not None and artifact != serving.model_artifact:
+            # Pinned by version id alone stays so; a sha256 pin, or none yet, gets a sha256.
+            with_sha256 = (
+                serving.model_artifact_sha256 is not None
+                or serving.model_artifact_version_id is None
+            )
+            pinned = pins(artifact, with_sha256)
+            edits.append(Edit(key("kubernetes.modelArtifactVersionId"), pinned.version_id))
+            if pinned.sha256 is not None:
+                edits.append(Edit(key("kubernetes.modelArtifactSha256"), pinned.sha256))
     drift = config.monitoring.drift
     old = config.model.package_version
     baselines = {

@@ -26,6 +26,8 @@ DIGEST = "sha256:" + "5" * 64
 IMAGE = f"{REPOSITORY}@{DIGEST}"
 SHIPPED_DIGEST = "sha256:d638e3b111b9f11c273400aa1afc8f8d94ce2f03a0fdb3643f5b610bc2bf566e"
 ARTIFACT = "s3://mlstack-artifacts/models/churn-classifier/v5/model.tar.gz"
+ARTIFACT_BODY = b"model.tar.gz of churn-classifier v5\n" * 40_000
+"""About 1.4 MB: more than one chunk of the streamed sha256."""
 STARTUP_DEADLINE_SECONDS = 30
 
 
@@ -139,13 +141,37 @@ def queue_endpoint_result(moto_url: str, body: dict[str, Any] | str) -> None:
         assert response.status == 201
 
 
-def add_versions(sagemaker: Any, group: str, count: int, image: str = IMAGE) -> list[str]:
+def upload_artifact(
+    uri: str = ARTIFACT, body: bytes = ARTIFACT_BODY, versioning: bool = True
+) -> str | None:
+    """Put ``body`` at ``uri`` in a bucket with versioning on (or off); its VersionId."""
+    s3 = boto3.client("s3", region_name=REGION)
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3.create_bucket(Bucket=bucket)
+    if versioning:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    version_id: str | None = s3.put_object(Bucket=bucket, Key=key, Body=body).get("VersionId")
+    return version_id
+
+
+def add_versions(
+    sagemaker: Any,
+    group: str,
+    count: int,
+    image: str = IMAGE,
+    upload: bool = True,
+    artifact: str = ARTIFACT,
+) -> list[str]:
+    """``count`` versions of ``group`` whose artifact is ``artifact``; :data:`ARTIFACT` is
+    uploaded to a versioned bucket unless ``upload`` is false."""
+    if upload:
+        upload_artifact()
     return [
         sagemaker.create_model_package(
             ModelPackageGroupName=group,
             ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
-                "Containers": [{"Image": image, "ModelDataUrl": ARTIFACT}],
+                "Containers": [{"Image": image, "ModelDataUrl": artifact}],
                 "SupportedContentTypes": ["application/json"],
                 "SupportedResponseMIMETypes": ["application/json"],
             },

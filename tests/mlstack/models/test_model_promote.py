@@ -3,6 +3,7 @@ and a stack file left byte-for-byte unchanged by every failure."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,17 @@ from mlstack.cli.errors import EXIT_REMOTE, EXIT_USAGE
 from tests.conftest import edit_stack_file
 from tests.mlstack.models.conftest import (
     ARTIFACT,
+    ARTIFACT_BODY,
     DIGEST,
     REPOSITORY,
     SHIPPED_DIGEST,
     add_versions,
     free_port,
+    upload_artifact,
 )
 
 runner = CliRunner()
+SHIPPED_SHA256 = "9f2c3e5a1b7d4c6e8f0a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e"
 STACK = "production"
 
 
@@ -66,9 +70,11 @@ def test_promote_moves_both_serving_paths_and_the_baselines(
     project: Path, approved_v5: str
 ) -> None:
     before = use_group(project, approved_v5).decode()
+    version_id = upload_artifact()
     result = promote(project, 5)
     assert result.exit_code == 0, result.output
     after = stack_file(project).read_text()
+    sha256 = hashlib.sha256(ARTIFACT_BODY).hexdigest()
     assert changed_lines(before, after) == [
         ("    packageVersion: 3", "    packageVersion: 5"),
         (
@@ -88,6 +94,14 @@ def test_promote_moves_both_serving_paths_and_the_baselines(
             f"    modelArtifact: {ARTIFACT}",
         ),
         ("    modelVersion: 3", "    modelVersion: 5"),
+        (
+            f"    modelArtifactSha256: {SHIPPED_SHA256}",
+            f"    modelArtifactSha256: {sha256}",
+        ),
+        (
+            "    modelArtifactVersionId: Fz3kQ0d1tOq6yXJp9wq2uJcV7rK1m8Lh",
+            f"    modelArtifactVersionId: {version_id}",
+        ),
     ]
     assert "-    packageVersion: 3\n+    packageVersion: 5" in result.stdout
     assert f"promoted {STACK} to {approved_v5} v5 (Approved)" in result.stderr
@@ -236,9 +250,11 @@ def test_promote_to_the_current_version_brings_eks_up_to_it(
     result = promote(project, 3)
     assert result.exit_code == 0, result.output
     changed = changed_lines(before, stack_file(project).read_text())
-    assert [new for _, new in changed] == [
-        f"    imageDigest: {DIGEST}",
-        f"    modelArtifact: {ARTIFACT}",
+    assert [new.split(":")[0] for _, new in changed] == [
+        "    imageDigest",
+        "    modelArtifact",
+        "    modelArtifactSha256",
+        "    modelArtifactVersionId",
     ]
 
 
@@ -251,4 +267,48 @@ def test_promote_refuses_a_package_image_outside_the_stacks_repository(
     result = promote(project, 5)
     assert result.exit_code == EXIT_REMOTE, result.output
     assert f"outside the stack's repository {other}" in result.stderr
+    assert stack_file(project).read_bytes() == before
+
+
+def test_promote_pinned_by_version_id_alone_writes_only_the_version_id(
+    project: Path, approved_v5: str
+) -> None:
+    use_group(project, approved_v5)
+    edit_stack_file(
+        project, STACK, lambda config: config["mlstack:kubernetes"].pop("modelArtifactSha256")
+    )
+    before = stack_file(project).read_text()
+    version_id = upload_artifact()
+    result = promote(project, 5)
+    assert result.exit_code == 0, result.output
+    after = stack_file(project).read_text()
+    assert f"    modelArtifactVersionId: {version_id}" in after.splitlines()
+    assert "modelArtifactSha256" not in after
+    assert len(changed_lines(before, after)) == 7
+
+
+@pytest.mark.parametrize(
+    ("versioning", "message"),
+    [
+        (None, "does not exist: upload it there"),
+        (False, "has no S3 version id (versioning is off on bucket 'unversioned-artifacts')"),
+    ],
+)
+def test_promote_refuses_an_artifact_it_cannot_pin(
+    project: Path, sagemaker: Any, group: str, versioning: bool | None, message: str
+) -> None:
+    artifact = (
+        "s3://mlstack-artifacts/models/churn-classifier/v404/model.tar.gz"
+        if versioning is None
+        else "s3://unversioned-artifacts/models/churn-classifier/v5/model.tar.gz"
+    )
+    if versioning is not None:
+        upload_artifact(artifact, versioning=versioning)
+    (arn,) = add_versions(sagemaker, group, 1, artifact=artifact)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    before = use_group(project, group)
+    result = promote(project, 1)
+    assert result.exit_code == EXIT_REMOTE, result.output
+    assert f"the model artifact {artifact} {message}" in result.stderr
+    assert "Traceback" not in result.output
     assert stack_file(project).read_bytes() == before

@@ -1,19 +1,29 @@
 """One promotion, both serving paths: after `mlstack model promote production --version 5`
 the offline diff replaces the SageMaker model and updates the EKS Rollout to the package's
-artifact and image, and both paths serve v5 by the policy pack's count."""
+artifact (with its new S3 version id and sha256 pins) and image, and both paths serve v5
+by the policy pack's count."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from mlstack.checks import evaluate
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.operations import Operation, operations
-from tests.mlstack.models.conftest import ARTIFACT, DIGEST, add_versions, reset_moto
+from tests.mlstack.models.conftest import (
+    ARTIFACT,
+    ARTIFACT_BODY,
+    DIGEST,
+    REGION,
+    add_versions,
+    reset_moto,
+)
 from tests.mlstack.models.test_model_promote import STACK, promote
 
 MODEL = "aws:sagemaker/model:Model"
@@ -50,9 +60,12 @@ def test_promotion_changes_the_sagemaker_model_and_the_eks_workload(
     heads = {c.path: c.head for c in rollout.inputs}
     assert heads["metadata.labels.mlstack.io/model-version"] == "5"
     assert any(str(v).endswith(f"@{DIGEST}") for v in heads.values()), heads
-    # The init container fetches the artifact's key (by S3 version) from the stack's bucket.
-    key = ARTIFACT.split("/", 3)[3]
-    assert any(key == str(v) or ARTIFACT in str(v) for v in heads.values()), heads
+    values = {str(v) for v in heads.values()}
+    bucket, _, key = ARTIFACT.removeprefix("s3://").partition("/")
+    assert {bucket, key} <= values, heads
+    # The init containers fetch and verify the new artifact by its new pins.
+    pinned = boto3.client("s3", region_name=REGION).head_object(Bucket=bucket, Key=key)
+    assert {pinned["VersionId"], hashlib.sha256(ARTIFACT_BODY).hexdigest()} <= values, heads
 
     assert [p for p in evaluate(after) if p.policy == VERSION_RULE] == []
 

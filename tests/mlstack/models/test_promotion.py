@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mlstack.models.artifact_pins import ArtifactPins
 from mlstack.models.promotion import PromotionError, promotion_edits, versioned
 from mlstack.models.registry import ModelVersion
 from mlstack.models.stack_file import read_stack
@@ -97,3 +98,33 @@ def test_every_reason_eks_cannot_serve_a_package_is_reported_at_once(project: Pa
         promotion_edits(config, package)
     assert "not pinned by digest" in str(raised.value)
     assert "s3:// URI of a model.tar.gz" in str(raised.value)
+
+
+def test_a_new_artifact_is_written_with_the_pins_the_stack_uses(project: Path) -> None:
+    config = read_stack(project, "production").config
+    asked: list[tuple[str, bool]] = []
+
+    def pins(uri: str, with_sha256: bool) -> ArtifactPins:
+        asked.append((uri, with_sha256))
+        return ArtifactPins("v-id", "ab" * 32 if with_sha256 else None)
+
+    edits = {e.key: e.value for e in promotion_edits(config, PACKAGE, pins=pins).edits}
+    assert asked == [(PACKAGE.artifact, True)]
+    assert edits["mlstack:kubernetes.modelArtifactVersionId"] == "v-id"
+    assert edits["mlstack:kubernetes.modelArtifactSha256"] == "ab" * 32
+
+    by_version = config.model_copy(
+        update={"kubernetes": config.kubernetes.model_copy(update={"model_artifact_sha256": None})}
+    )
+    edits = {e.key: e.value for e in promotion_edits(by_version, PACKAGE, pins=pins).edits}
+    assert asked[-1] == (PACKAGE.artifact, False)
+    assert "mlstack:kubernetes.modelArtifactSha256" not in edits
+
+    same = config.model_copy(
+        update={
+            "kubernetes": config.kubernetes.model_copy(update={"model_artifact": PACKAGE.artifact})
+        }
+    )
+    asked.clear()
+    promotion_edits(same, PACKAGE, pins=pins)
+    assert asked == []
