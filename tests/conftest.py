@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+import mlstack.cli.plan_cmd
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.offline.secrets import FINGERPRINT_KEY_ENV
@@ -65,3 +68,44 @@ def plan_edited(project_copy: Path) -> Callable[[str, Callable[[dict[str, Any]],
         return run_plan(stack, project_copy)
 
     return _plan
+
+
+_PLAN_ENV_PREFIXES = ("MLSTACK_", "PULUMI_", "AWS_")
+
+
+def _plan_inputs(stack: str, project_dir: Path) -> str:
+    """A digest of everything a plan reads besides the program's code: the project and stack
+    files, the tier declaration, the committed pipeline definitions and the environment."""
+    root = Path(project_dir).resolve()
+    digest = hashlib.sha256(f"{stack}\0{root}\0{(root / 'infra').resolve()}".encode())
+    files = [root / "Pulumi.yaml", tiers_file(root)]
+    stacks = root / "stacks"
+    if stacks.is_dir():
+        files += sorted(p for p in stacks.rglob("*") if p.is_file())
+    for path in files:
+        digest.update(str(path).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    for key in sorted(os.environ):
+        if key.startswith(_PLAN_ENV_PREFIXES):
+            digest.update(f"{key}={os.environ[key]}\0".encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_plans_shared_within_the_session() -> Any:
+    """The CLI's plans are shared within a test session: a CLI command planning a stack whose
+    files and environment a previous command already planned gets a copy of that plan. Plans
+    are deterministic (tests/test_plan_identity.py), so this only saves time; tests of the
+    harness itself call it directly and always plan afresh."""
+    plans: dict[str, Plan] = {}
+    original = mlstack.cli.plan_cmd.run_plan
+
+    def run_plan_once(stack: str, project_dir: Path = PROJECT_ROOT) -> Plan:
+        key = _plan_inputs(stack, project_dir)
+        if key not in plans:
+            plans[key] = original(stack, project_dir)
+        return copy.deepcopy(plans[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mlstack.cli.plan_cmd, "run_plan", run_plan_once)
+        yield

@@ -85,13 +85,41 @@ def _offline_sdk() -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        yield
+        with _config_validated_once():
+            yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _config_validated_once() -> Iterator[None]:
+    """Each distinct SDK config is validated against the SDK's schema once, not per lookup.
+
+    The SDK validates the session's config on every config lookup, and ``jsonschema.validate``
+    checks the (large) schema itself each time: about 70 times per retraining definition, 95 %
+    of the time it takes to build. The config never changes here, so one validation is enough;
+    an invalid config still fails on its first lookup.
+    """
+    from sagemaker.core.config.config_manager import SageMakerConfig
+
+    original = SageMakerConfig.validate_sagemaker_config
+    valid: set[str] = set()
+
+    def validate(sagemaker_config: dict | None = None) -> None:
+        key = json.dumps(sagemaker_config, sort_keys=True, default=str)
+        if key not in valid:
+            original(sagemaker_config)
+            valid.add(key)
+
+    SageMakerConfig.validate_sagemaker_config = staticmethod(validate)
+    try:
+        yield
+    finally:
+        SageMakerConfig.validate_sagemaker_config = staticmethod(original)
 
 
 def _session(region: str) -> Any:
