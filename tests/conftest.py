@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+import mlstack.cli.diff_cmd
 import mlstack.cli.plan_cmd
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
@@ -73,17 +74,20 @@ def plan_edited(project_copy: Path) -> Callable[[str, Callable[[dict[str, Any]],
 _PLAN_ENV_PREFIXES = ("MLSTACK_", "PULUMI_", "AWS_")
 
 
-def _plan_inputs(stack: str, project_dir: Path) -> str:
-    """A digest of everything a plan reads besides the program's code: the project and stack
-    files, the tier declaration, the committed pipeline definitions and the environment."""
+def _plan_inputs(stack: str, project_dir: Path, *, with_location: bool) -> str:
+    """A digest of everything a plan reads: the project and stack files, the tier
+    declaration, the committed pipeline definitions, the program's code and the environment;
+    with ``with_location``, where the project is too (a plan records its paths)."""
     root = Path(project_dir).resolve()
-    digest = hashlib.sha256(f"{stack}\0{root}\0{(root / 'infra').resolve()}".encode())
+    digest = hashlib.sha256(stack.encode() + b"\0")
+    if with_location:
+        digest.update(f"{root}\0{(root / 'infra').resolve()}\0".encode())
     files = [root / "Pulumi.yaml", tiers_file(root)]
-    stacks = root / "stacks"
-    if stacks.is_dir():
-        files += sorted(p for p in stacks.rglob("*") if p.is_file())
+    for folder, pattern in (("stacks", "*"), ("infra", "*.py")):
+        if (root / folder).is_dir():
+            files += sorted(p for p in (root / folder).rglob(pattern) if p.is_file())
     for path in files:
-        digest.update(str(path).encode() + b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() if path.is_file() else b"(missing)")
     for key in sorted(os.environ):
         if key.startswith(_PLAN_ENV_PREFIXES):
@@ -94,18 +98,27 @@ def _plan_inputs(stack: str, project_dir: Path) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def cli_plans_shared_within_the_session() -> Any:
     """The CLI's plans are shared within a test session: a CLI command planning a stack whose
-    files and environment a previous command already planned gets a copy of that plan. Plans
-    are deterministic (tests/test_plan_identity.py), so this only saves time; tests of the
-    harness itself call it directly and always plan afresh."""
-    plans: dict[str, Plan] = {}
-    original = mlstack.cli.plan_cmd.run_plan
+    files, program and environment a previous command already planned gets a copy of that
+    plan (``mlstack diff``: of that plan document). Plans are deterministic
+    (tests/test_plan_identity.py), so this only saves time; tests of the harness and of
+    ``mlstack.offline.at_ref`` call them directly and always plan afresh."""
+    plans: dict[str, Any] = {}
+    run_plan_of_cli = mlstack.cli.plan_cmd.run_plan
+    plan_document_of_diff = mlstack.cli.diff_cmd.plan_document
 
     def run_plan_once(stack: str, project_dir: Path = PROJECT_ROOT) -> Plan:
-        key = _plan_inputs(stack, project_dir)
+        key = "plan " + _plan_inputs(stack, project_dir, with_location=True)
         if key not in plans:
-            plans[key] = original(stack, project_dir)
+            plans[key] = run_plan_of_cli(stack, project_dir)
+        return copy.deepcopy(plans[key])
+
+    def plan_document_once(stack: str, project_root: Path, label: str) -> dict[str, Any]:
+        key = f"document {label} " + _plan_inputs(stack, project_root, with_location=False)
+        if key not in plans:
+            plans[key] = plan_document_of_diff(stack, project_root, label)
         return copy.deepcopy(plans[key])
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mlstack.cli.plan_cmd, "run_plan", run_plan_once)
+        patch.setattr(mlstack.cli.diff_cmd, "plan_document", plan_document_once)
         yield
