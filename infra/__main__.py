@@ -60,6 +60,7 @@ from infra.components.registry import Registry, RegistryArgs
 from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
+from infra.config.models import loop_name
 from infra.config.rollout import ROLLING_DEFAULT_STEP_PERCENT
 from infra.config.sagemaker import EndpointMode
 from infra.config.stack import ServedModel
@@ -458,7 +459,7 @@ for served in served_models:
     drift = sagemaker_model.drift if sagemaker_model is not None else None
     capture = served.view.sagemaker.data_capture
     model_loops[served.name] = declare_model_loop(
-        served.view.model_package_group_name if served.legacy_names else served.name,
+        loop_name(served.name, served.legacy_names, served.view.model_package_group_name),
         served.view.model,
         LoopPlatform(
             stack=config.stack,

@@ -91,6 +91,17 @@ def _single_model(document: Document) -> str | None:
     return next(iter(models))
 
 
+def owners_by_key(base: Document, head: Document) -> dict[str, str | None]:
+    """The model of every resource of either plan by its key (the URN without stack and
+    project, as :func:`mlstack.operations.operations` matches them): the head's answer, else
+    the base's (a deleted resource). ``None``: the platform."""
+    return {
+        resource_key(urn): model
+        for document in (base, head)
+        for urn, model in models_by_urn(document).items()
+    }
+
+
 def group_by_model(
     changes: Iterable[ResourceChange], base: Document, head: Document
 ) -> tuple[dict[str | None, list[ResourceChange]], int]:
@@ -98,11 +109,7 @@ def group_by_model(
     head's models have no change at all. ``changes`` are :func:`mlstack.operations.operations`
     results; resources are matched by their key (the URN without stack and project), in the
     head first, else in the base (a deleted resource)."""
-    owners = {
-        resource_key(urn): model
-        for document in (base, head)
-        for urn, model in models_by_urn(document).items()
-    }
+    owners = owners_by_key(base, head)
     grouped: dict[str | None, list[ResourceChange]] = {}
     for change in changes:
         if change.operation is not Operation.SAME:

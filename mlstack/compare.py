@@ -98,7 +98,8 @@ class StackComparison:
     folded: tuple[Folded, ...]
     highlights: tuple[Highlight, ...]
     facts: tuple[FactChange, ...]
-    """The reviewer summary's facts of both stacks, paired (tier, versions, sizing, rollout)."""
+    """The reviewer summary's facts of both stacks, paired (tier, versions, sizing, rollout),
+    per model by its name in stacks of many models."""
     policy: tuple[PolicyChange, ...]
     notes: tuple[str, ...]
 
@@ -344,7 +345,7 @@ def render_comparison(comparison: StackComparison, title: str) -> str:
     changed = [f for f in comparison.facts if f.changed]
     if changed:
         lines += ["#### Summary: what differs", "", f"| | | {base} -> {head} |", "|---|---|---|"]
-        lines += [f"| {f.group} | {f.label} | {table_cell(f.text())} |" for f in changed]
+        lines += [f"| {f.section} | {f.label} | {table_cell(f.text())} |" for f in changed]
         lines.append("")
     if comparison.highlights:
         lines += _highlight_lines(comparison.highlights)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from infra.config.monitoring import config_unit, to_config_units
@@ -33,8 +34,11 @@ from mlstack.review import (
     DiffReview,
     FactChange,
     alarm_window,
+    many_models,
     resolved_config,
     review_diff,
+    section,
+    stack_models,
 )
 
 SECRET_SHOWN = "(secret)"
@@ -99,13 +103,20 @@ class PlanDiff:
     def is_empty(self) -> bool:
         return not self.changes and not self.policy
 
+    def _resource_json(self, change: ResourceChange) -> dict[str, Any]:
+        """A change as JSON; in a stack of many models with the model it belongs to
+        (``"model": null``: the platform)."""
+        if self.review is None or not self.review.grouped:
+            return change.to_json()
+        return {**change.to_json(), "model": self.review.owners.get(change.key)}
+
     def to_json(self) -> dict[str, Any]:
         return {
             "base": self.base_label,
             "head": self.head_label,
             "summary": self.review.to_json() if self.review else None,
             "highlights": [h.to_json() for h in self.highlights],
-            "resources": [c.to_json() for c in self.changes],
+            "resources": [self._resource_json(c) for c in self.changes],
             "policy": [p.to_json() for p in self.policy],
             "notes": list(self.notes),
         }
@@ -166,22 +177,28 @@ def _num(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _model_highlights(doc: Document) -> dict[str, str]:
+def _model_highlights(doc: Document, per_model: bool = False) -> dict[str, str]:
+    """Versions, shadow, image and artifact of the model (of each model, ``· <model>``, in a
+    stack of many models or when ``per_model``: a single-model stack facing one)."""
     out: dict[str, str] = {}
-    model = _config_object(doc, "mlstack:model")
-    group = model.get("packageGroupName") or _config_object(doc, "mlstack:registry").get(
-        "modelPackageGroupName", "mlstack-models"
-    )
-    if model.get("packageVersion") is not None:
-        out["model package version"] = f"{group} v{model['packageVersion']}"
-    shadow = model.get("shadow") or {}
-    if shadow.get("packageVersion") is not None:
-        out["shadow model version"] = (
-            f"{group} v{shadow['packageVersion']}, {shadow.get('samplingPercent', 10)}% copied"
+    config = resolved_config(doc)
+    models = stack_models(config, single_as_one=per_model)
+    views = [("", config)] if models is None else [(f" · {m.name}", m.view) for m in models]
+    for where, view in views:
+        model = section(view, "model")
+        group = model.get("packageGroupName") or section(view, "registry").get(
+            "modelPackageGroupName", "mlstack-models"
         )
-    for key in ("imageUri", "artifactUri"):
-        if model.get(key):
-            out[f"model {key}"] = str(model[key])
+        if model.get("packageVersion") is not None:
+            out[f"model package version{where}"] = f"{group} v{model['packageVersion']}"
+        shadow = model.get("shadow") or {}
+        if shadow.get("packageVersion") is not None:
+            out[f"shadow model version{where}"] = (
+                f"{group} v{shadow['packageVersion']}, {shadow.get('samplingPercent', 10)}% copied"
+            )
+        for key in ("imageUri", "artifactUri"):
+            if model.get(key):
+                out[f"model {key}{where}"] = str(model[key])
     for resource in _of_type(doc, "aws:sagemaker/model:Model"):
         inputs = resource.get("inputs") or {}
         containers = [inputs.get("primaryContainer") or {}, *(inputs.get("containers") or [])]
@@ -336,6 +353,14 @@ HIGHLIGHTS: list[Callable[[Document], dict[str, str]]] = [
 """Extractors of reviewer-relevant values, in display order."""
 
 
+def _extractors(base: Document, head: Document) -> list[Callable[[Document], dict[str, str]]]:
+    """:data:`HIGHLIGHTS`; the model's read per model on both sides when either side has
+    many models, so a migrated stack pairs with its single-model self."""
+    if not any(many_models(resolved_config(doc)) for doc in (base, head)):
+        return HIGHLIGHTS
+    return [partial(_model_highlights, per_model=True), *HIGHLIGHTS[1:]]
+
+
 def _holds_secret(text: str) -> bool:
     """The text holds a secret placeholder, fingerprinted or not."""
     return SECRET_PLACEHOLDER in text or SECRET_FINGERPRINT.search(text) is not None
@@ -348,7 +373,7 @@ def _scrub(value: str) -> str:
 def highlights(base: Document, head: Document) -> tuple[Highlight, ...]:
     """Every highlighted value of either plan, with both sides."""
     out: list[Highlight] = []
-    for extract in HIGHLIGHTS:
+    for extract in _extractors(base, head):
         before, after = extract(base), extract(head)
         for label in [*after, *(k for k in before if k not in after)]:
             old, new = before.get(label), after.get(label)
@@ -448,11 +473,12 @@ def _short_type(type_token: str) -> str:
     return type_token.split(":")[-1]
 
 
-def _highlight_lines(items: tuple[Highlight, ...]) -> list[str]:
+def _highlight_lines(items: tuple[Highlight, ...], *, unchanged: bool = True) -> list[str]:
     """Changed values in a table (never cut: image digests stay whole), unchanged ones
-    folded away."""
+    folded away (or left out when ``unchanged`` is false: a stack of many models, whose
+    unchanged models the diff does not show)."""
     changed = [h for h in items if h.changed]
-    unchanged = [h for h in items if not h.changed]
+    same = [h for h in items if not h.changed] if unchanged else []
     lines = ["#### What reviewers care about", ""]
     if changed:
         lines += ["| | base | head |", "|---|---|---|"]
@@ -462,10 +488,10 @@ def _highlight_lines(items: tuple[Highlight, ...]) -> list[str]:
         ]
     else:
         lines.append("No highlighted value changes.")
-    if unchanged:
-        lines += ["", f"<details><summary>Unchanged ({len(unchanged)})</summary>", ""]
+    if same:
+        lines += ["", f"<details><summary>Unchanged ({len(same)})</summary>", ""]
         lines += ["| | value |", "|---|---|"]
-        lines += [f"| {h.label} | {_code(h.head, None)} |" for h in unchanged]
+        lines += [f"| {h.label} | {_code(h.head, None)} |" for h in same]
         lines += ["", "</details>"]
     return [*lines, ""]
 
@@ -501,6 +527,34 @@ def _change_lines(change: ResourceChange) -> list[str]:
     return lines
 
 
+def _operation_lines(changes: Iterable[ResourceChange], heading_level: str) -> list[str]:
+    """Changed resources under one heading per operation, destructive ones first."""
+    changes = list(changes)
+    lines: list[str] = []
+    for operation, heading in OPERATION_HEADINGS:
+        group = [c for c in changes if c.operation is operation]
+        if group:
+            lines += [f"{heading_level} {heading} ({len(group)})", ""]
+            for change in group:
+                lines += _change_lines(change)
+            lines.append("")
+    return lines
+
+
+def _grouped_change_lines(diff: PlanDiff, review: DiffReview) -> list[str]:
+    """A stack of many models: the changed resources of each changed model, then the
+    platform's."""
+    lines: list[str] = []
+    for part in [*review.models, review.platform]:
+        if part is None:
+            continue
+        keys = {c.key for c in part.changes}
+        mine = [c for c in diff.changes if c.key in keys]
+        if mine:
+            lines += [f"#### {part.title}", "", *_operation_lines(mine, "#####")]
+    return lines
+
+
 def render_markdown(diff: PlanDiff, title: str, *, stack_change_first: bool = True) -> str:
     """The diff as GitHub-flavoured Markdown: the reviewer summary, highlights, resources,
     policy. A change of tier or enforcement is the very first line, above the title, unless
@@ -523,17 +577,15 @@ def render_markdown(diff: PlanDiff, title: str, *, stack_change_first: bool = Tr
     lines.append("")
     lines.extend(f"> - {note}" for note in diff.notes)
     lines.append("")
+    grouped = diff.review is not None and diff.review.grouped
     if diff.highlights:
-        lines += _highlight_lines(diff.highlights)
+        lines += _highlight_lines(diff.highlights, unchanged=not grouped)
     if diff.is_empty:
         lines += ["No resource or policy changes.", ""]
-    for operation, heading in OPERATION_HEADINGS:
-        group = diff.of_operation(operation)
-        if group:
-            lines += [f"#### {heading} ({len(group)})", ""]
-            for change in group:
-                lines += _change_lines(change)
-            lines.append("")
+    if diff.review is not None and grouped:
+        lines += _grouped_change_lines(diff, diff.review)
+    else:
+        lines += _operation_lines(diff.changes, "####")
     if diff.policy:
         lines += ["#### Policy", ""]
         for item in diff.policy:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.config.model import ModelConfig
+from infra.config.models import ModelSettings
 
 DRIFT_TRIGGER = "data-drift alarm OK -> ALARM"
 MANUAL_TRIGGER = "mlstack pipeline start"
@@ -18,8 +19,9 @@ HOURLY = "hourly"
 def _settings(resolved: ModelConfig | Mapping[str, Any]) -> ModelConfig:
     if isinstance(resolved, ModelConfig):
         return resolved
-    # Resolved config is JSON-shaped (enums as their values): validate it as JSON.
-    return ModelConfig.model_validate_json(json.dumps(dict(resolved)))
+    # Resolved config is JSON-shaped (enums as their values): validate it as JSON. An entry
+    # of the resolved ``models`` carries the serving sections too: ModelSettings reads both.
+    return ModelSettings.model_validate_json(json.dumps(dict(resolved)))
 
 
 def loop_summary(
@@ -27,10 +29,11 @@ def loop_summary(
 ) -> dict[str, Any]:
     """The loop of one model: ``{"model", "retraining", "batch", "monitors"}``.
 
-    ``resolved_model_settings`` is the model's resolved settings (``mlstack:model`` of a
-    plan's resolved config, or a :class:`ModelConfig`); ``model`` its name (pipeline names
-    derive from it). ``retraining`` and ``batch`` are None when off; ``monitors`` lists the
-    enabled model-quality and explainability monitors.
+    ``resolved_model_settings`` is the model's resolved settings (its entry in the
+    ``models`` of a plan's resolved config, ``mlstack:model``, or a :class:`ModelConfig`);
+    ``model`` the name its loop goes by (pipeline names derive from it:
+    :func:`infra.config.models.loop_name`). ``retraining`` and ``batch`` are None when
+    off; ``monitors`` lists the enabled model-quality and explainability monitors.
     """
     settings = _settings(resolved_model_settings)
     retraining: dict[str, Any] | None = None

@@ -32,6 +32,13 @@ def shipped_plans() -> dict[str, Plan]:
     return {stack: run_plan(stack) for stack in SHIPPED_STACKS}
 
 
+@pytest.fixture(scope="session")
+def platform_plan() -> Plan:
+    """The offline plan of the shipped stack of many models (stacks/Pulumi.platform.yaml),
+    computed once per test session."""
+    return run_plan("platform")
+
+
 def make_project_copy(root: Path) -> Path:
     """A project at ``root`` sharing this checkout's program, with copies of its stack files."""
     root.mkdir(parents=True, exist_ok=True)

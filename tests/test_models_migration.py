@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from mlstack.diff import diff_plans, render_markdown
 from mlstack.models.migrate import migrate_stack
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.operations import Operation, operations
 from tests.conftest import SHIPPED_STACKS, make_project_copy
+from tests.mlstack.test_review import document
 
 PHYSICAL_NAMES = {
     "aws:sagemaker/endpoint:Endpoint": "name",
@@ -83,3 +85,17 @@ def test_a_migrated_file_cannot_be_migrated_again(tmp_path: Path) -> None:
     migrate_stack(root, "staging")
     with pytest.raises(StackEditError, match="already set"):
         migrate_stack(root, "staging")
+
+
+def test_the_reviewer_sees_no_change_in_a_migration(
+    shipped_plans: dict[str, Plan], migrated: dict[str, Plan]
+) -> None:
+    before, after = (document(p) for p in (shipped_plans["production"], migrated["production"]))
+    diff = diff_plans(before, after, "main", "migrated")
+    review = diff.review
+    assert review is not None and review.grouped
+    # The single-model side is told as a stack of its one model, so every fact pairs.
+    assert [f for f in review.facts if f.changed] == []
+    assert review.models == () and review.unchanged_models == ("churn-classifier",)
+    assert [h for h in diff.highlights if h.changed] == []
+    assert "**1 model unchanged**: churn-classifier" in render_markdown(diff, "t")

@@ -16,7 +16,6 @@ from mlstack.attribution import models_by_urn
 from mlstack.checks import evaluate
 from mlstack.cli.app import app
 from mlstack.diff_data import replacement
-from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 
 STACK = "platform"
@@ -26,8 +25,8 @@ COMPONENT = "aws-native:sagemaker:InferenceComponent"
 
 
 @pytest.fixture(scope="module")
-def plan() -> Plan:
-    return run_plan(STACK)
+def plan(platform_plan: Plan) -> Plan:
+    return platform_plan
 
 
 def test_four_models_in_their_shapes(plan: Plan) -> None:

@@ -130,6 +130,13 @@ class ModelSettings(ModelConfig):
         return ServingTarget.EKS in self.targets
 
 
+def loop_name(name: str, legacy_names: bool, package_group_name: str) -> str:
+    """The name a model's loop goes by (its pipelines ``<name>-retraining`` and
+    ``<name>-batch``, their resources and definition files): the model's name, or for a model
+    with the single-model names, its model package group (as a single-model stack names it)."""
+    return package_group_name if legacy_names else name
+
+
 def deep_merge(defaults: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` on top of ``defaults``: mappings merge key by key at every depth; any
     other value (lists included) in ``override`` replaces the default whole."""

@@ -8,7 +8,7 @@ from rich.table import Table
 from infra.rollout import compile_kubernetes_strategy, timeline
 from mlstack.manifests import helm_releases
 from mlstack.offline.plan import Plan
-from mlstack.review import rollout_policy, section
+from mlstack.review import rollout_policy, section, stack_models
 
 
 def kubernetes_rollout(settings: dict) -> str | None:
@@ -26,7 +26,8 @@ def kubernetes_rollout(settings: dict) -> str | None:
 
 
 def eks_summary(plan: Plan, console: Console) -> None:
-    """Cluster version, API access, encryption, logs, nodes, then the workload's steps."""
+    """Cluster version, API access, encryption, logs, nodes, then the workload's steps (each
+    model's on EKS in a stack of many models)."""
     clusters = plan.of_type("aws:eks/cluster:Cluster")
     if not clusters:
         return
@@ -52,7 +53,12 @@ def eks_summary(plan: Plan, console: Console) -> None:
         )
     for release in helm_releases(plan):
         table.add_row("helm release", f"{release['chart']} {release['version']}")
-    rollout = kubernetes_rollout(plan.settings)
-    if rollout is not None:
-        table.add_row("rollout", rollout)
+    models = stack_models(plan.settings)
+    if models is None:
+        rollouts = [("rollout", kubernetes_rollout(plan.settings))]
+    else:
+        rollouts = [(f"rollout ({m.name})", kubernetes_rollout(m.view)) for m in models if m.on_eks]
+    for label, rollout in rollouts:
+        if rollout is not None:
+            table.add_row(label, rollout)
     console.print(table)

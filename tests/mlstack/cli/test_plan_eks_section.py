@@ -24,3 +24,10 @@ def test_production_shows_cluster_posture_and_canary_steps(shipped_plans: dict[s
 
 def test_stack_without_eks_prints_nothing(shipped_plans: dict[str, Plan]) -> None:
     assert _text(shipped_plans["staging"]).strip() == ""
+
+
+def test_a_stack_of_models_shows_each_eks_models_rollout(platform_plan: Plan) -> None:
+    text = _text(platform_plan)
+    assert "rollout (ranking)" in text
+    assert "Rollout model-server: 10% -> bake 600 s -> 100%" in text
+    assert "rollout (churn)" not in text  # served by SageMaker alone

@@ -71,6 +71,13 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Every boto3 client of the test talks to the moto server, with fake credentials."""
+    return point_at_moto(moto_url, monkeypatch, tmp_path)
+
+
+def point_at_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, home: Path) -> str:
+    """Set the environment so that boto3 talks to ``moto_url`` with fake credentials (no
+    profile, config or credentials file of the machine: files under ``home`` that do not
+    exist)."""
     for name in (
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
@@ -83,8 +90,8 @@ def aws_env(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> s
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-credentials"))
     return moto_url
 
 
