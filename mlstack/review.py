@@ -1099,7 +1099,10 @@ class DiffReview:
         return out
 
     def lead_lines(self) -> list[str]:
-        """A change of tier or enforcement: the very first lines of the diff."""
+        """A change of tier or enforcement: the very first lines of the diff. A stack new at
+        the head (nothing at the base) leads with its tier and enforcement instead."""
+        if not self.base.stack:
+            return [f"**⚠️ new stack: {self.head.tier} tier, {self.head.enforcement} enforcement**"]
         stack = [f for f in self.facts if f.group == "stack" and f.changed]
         return [f"**⚠️ {f.label} changes: {f.text()}**" for f in stack]
 

@@ -138,6 +138,18 @@ def test_diff_opens_with_a_tier_change(shipped_plans: dict[str, Plan]) -> None:
     assert lines[1] == "**⚠️ enforcement changes: advisory -> mandatory**"
 
 
+def test_a_new_stack_leads_with_its_tier_not_a_change_from_unknown(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    """The diff of a stack that does not exist at the base ref (``mlstack diff`` plans an
+    empty base for it)."""
+    empty: dict[str, Any] = {"resources": [], "policy": []}
+    diff = diff_plans(empty, document(shipped_plans["production"]), "main", "working tree")
+    lines = render_markdown(diff, "t").splitlines()
+    assert lines[0] == "**⚠️ new stack: production tier, mandatory enforcement**"
+    assert not any("unknown" in line for line in lines[:3])
+
+
 def test_version_bump_shows_base_to_head_and_the_replacements(bump_diff: PlanDiff) -> None:
     assert bump_diff.review is not None
     facts = {(f.group, f.label): f for f in bump_diff.review.facts}
