@@ -5,6 +5,10 @@ TOOLS_VENV ?= .venv-tools
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
+# The policy pack's venv holds policy_pack/requirements.txt alone, as the Pulumi CLI builds it;
+# its stamp is that file's sha256, which tests/policy_pack/test_pack_venv.py checks too.
+PACK_VENV ?= .venv-policy-pack
+PACK_STAMP := $(PACK_VENV)/.requirements-sha256
 # The workflows run Python 3.11 on Linux; the locks hold hashes of every file of each pin.
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --universal --quiet --no-header
 
@@ -46,6 +50,11 @@ install: $(STAMP)
 
 tools: $(TOOLS_STAMP)
 
+$(PACK_STAMP): policy_pack/requirements.txt
+	$(PYTHON) -m venv --clear $(PACK_VENV)
+	$(PACK_VENV)/bin/python -m pip install --quiet -r policy_pack/requirements.txt
+	sha256sum policy_pack/requirements.txt | cut -d' ' -f1 | tr -d '\n' > $@
+
 ## plan: print the offline plan of every stack (no cloud credentials needed)
 plan: $(STAMP)
 	$(BIN)/mlstack plan --all
@@ -59,7 +68,7 @@ config-docs: $(STAMP)
 	$(BIN)/python -m infra.config.reference
 
 ## test: lint and run the whole test suite
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(PACK_STAMP)
 	$(BIN)/ruff check .
 	PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" $(BIN)/pytest -n 2
 
@@ -115,7 +124,7 @@ bench-explain: $(STAMP)
 	$(BIN)/python -m benchmarks.serve.explain
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(PACK_VENV) .pytest_cache .ruff_cache
 
 # Data of `mlstack diff` (see scripts/*.py docstrings). The git dirs are bare snapshots of
 # hashicorp/terraform-provider-aws, pulumi/pulumi-kubernetes, pulumi/pulumi-aws-native and
