@@ -458,7 +458,7 @@ for served in served_models:
     drift = sagemaker_model.drift if sagemaker_model is not None else None
     capture = served.view.sagemaker.data_capture
     model_loops[served.name] = declare_model_loop(
-        served.view.model_package_group_name if served.legacy_names else served.name,
+        served.loop_name,
         served.view.model,
         LoopPlatform(
             stack=config.stack,

@@ -614,6 +614,13 @@ class ServedModel:
     fleet_name: str | None = None
     fleet: FleetConfig | None = None
 
+    @property
+    def loop_name(self) -> str:
+        """The name the model's loop goes by: its pipelines ``<loop_name>-retraining`` and
+        ``-batch``, their definition files ``stacks/pipelines/<stack>-<loop_name>.json``. With
+        legacy names, the model package group's (the single-model stack's name for it)."""
+        return self.view.model_package_group_name if self.legacy_names else self.name
+
     def resource_name(self, base: str) -> str:
         """Logical name of one of the model's components: ``base`` with legacy names, else
         ``<model>-<base>``."""
