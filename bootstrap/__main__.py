@@ -1,7 +1,11 @@
 """The bootstrap program: GitHub's OIDC provider and the workflow roles of one AWS account.
 
-Run once per account by an administrator (``pulumi up`` in this directory); the repository
-variables ``AWS_PREVIEW_ROLE_ARN`` and ``AWS_DEPLOY_ROLE_ARN`` take its outputs.
+Run once per account by an administrator (``pulumi up`` in this directory), and again when a
+stack's pipelines read step scripts from a new code prefix (a model gains retraining, or its
+``codePrefix`` changes): each environment's release role may write only under the code
+prefixes of the committed pipeline definitions of the stack of the same name. The
+environments' variables ``AWS_PREVIEW_ROLE_ARN``, ``AWS_DEPLOY_ROLE_ARN`` and
+``AWS_RELEASE_ROLE_ARN`` take its outputs.
 """
 
 import re
@@ -15,8 +19,11 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.github_access import GitHubAccess, GitHubAccessArgs
+from mlstack.pipelines.scripts import stack_scripts
 
 PROJECT = "mlstack-bootstrap"
+ROOT = Path(__file__).resolve().parent.parent
+"""The kit's checkout, whose stack files and pipeline definitions scope the release roles."""
 REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
 ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
@@ -39,6 +46,15 @@ def _config() -> tuple[str, str, list[str]]:
     return repository, preview, list(deploy)
 
 
+def _release_prefixes(environments: list[str]) -> dict[str, list[str]]:
+    """Per environment with a stack file of its name, the code prefixes its pipelines read."""
+    return {
+        environment: sorted({ref.prefix for ref in stack_scripts(ROOT, environment)})
+        for environment in environments
+        if (ROOT / "stacks" / f"Pulumi.{environment}.yaml").is_file()
+    }
+
+
 repository, preview_environment, deploy_environments = _config()
 identity = aws.get_caller_identity_output()
 partition = aws.get_partition_output()
@@ -52,9 +68,11 @@ access = GitHubAccess(
         account_id=identity.account_id,
         max_session_seconds=3600,
         tags={"mlstack:stack": pulumi.get_stack(), "owner": "platform"},
+        release_prefixes=_release_prefixes(deploy_environments),
     ),
 )
 
 pulumi.export("oidcProviderArn", access.provider.arn)
 pulumi.export("previewRoleArn", access.preview_role.arn)
 pulumi.export("deployRoleArns", {e: r.arn for e, r in access.deploy_roles.items()})
+pulumi.export("releaseRoleArns", {e: r.arn for e, r in access.release_roles.items()})

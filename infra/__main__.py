@@ -2,14 +2,16 @@
 
 Read top to bottom: config; the registry and the network every path uses; monitoring; the
 SageMaker path of each model (endpoint, autoscaling, alarms, drift; or its inference
-component on a shared fleet), then one dashboard with a row per model; the EKS path (cluster,
-Argo Rollouts, each model's Kubernetes serving); then every stack output in one place.
+component on a shared fleet); each model's loop (retraining, batch, quality monitors); one
+dashboard with a row per model, its loop alarms under it; the EKS path (cluster, Argo
+Rollouts, each model's Kubernetes serving); then every stack output in one place.
 
 A stack serves the models of ``mlstack:models`` or, in a single-model stack, the one of
 ``mlstack:model``; each model's components are named ``<model>-<component>`` (the
 single-model names when the model has ``legacyNames``) and tagged ``mlstack:model``.
 """
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +62,6 @@ from infra.components.registry import Registry, RegistryArgs
 from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
-from infra.config.models import loop_name
 from infra.config.rollout import ROLLING_DEFAULT_STEP_PERCENT
 from infra.config.sagemaker import EndpointMode
 from infra.config.stack import ServedModel
@@ -163,7 +164,7 @@ monitoring = Monitoring(
 
 # ---------------------------------------------------------------------------------------------
 # SageMaker serving: each model's endpoint (autoscaling, alarms, drift) or its inference
-# component on a shared fleet; one dashboard with a row per model
+# component on a shared fleet
 # ---------------------------------------------------------------------------------------------
 
 
@@ -432,22 +433,6 @@ resolve_capture_writers(
     )
 )
 
-dashboard: Dashboard | None = None
-if sagemaker_models:
-    fleet_rows = [
-        DashboardVariant(fleet.endpoint_name, fleet.variant_name) for fleet in fleets.values()
-    ]
-    dashboard = Dashboard(
-        "dashboard",
-        DashboardArgs(
-            dashboard_name=f"{PROJECT}-{config.stack}",
-            variants=[v for m in sagemaker_models.values() for v in m.dashboard_variants]
-            + fleet_rows,
-            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
-            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
-        ),
-    )
-
 # ---------------------------------------------------------------------------------------------
 # Each model's loop: retraining pipeline and triggers, batch inference, quality monitors
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +444,7 @@ for served in served_models:
     drift = sagemaker_model.drift if sagemaker_model is not None else None
     capture = served.view.sagemaker.data_capture
     model_loops[served.name] = declare_model_loop(
-        loop_name(served.name, served.legacy_names, served.view.model_package_group_name),
+        served.loop_name,
         served.view.model,
         LoopPlatform(
             stack=config.stack,
@@ -476,6 +461,36 @@ for served in served_models:
             subnet_ids=subnet_ids,
             security_group_ids=security_group_ids,
             tags=served.tags,
+        ),
+    )
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard: a row per model, its loop alarms under it, then every serving alarm
+# ---------------------------------------------------------------------------------------------
+
+
+def dashboard_rows(name: str, model: SageMakerModel) -> list[DashboardVariant]:
+    """A model's rows; its loop alarms (when it has any) go under the first."""
+    rows = [dataclasses.replace(v, model=name) for v in model.dashboard_variants]
+    loop_alarms = model_loops[name].alarm_arns
+    if loop_alarms:
+        rows[0] = dataclasses.replace(rows[0], loop_alarm_arns=loop_alarms)
+    return rows
+
+
+dashboard: Dashboard | None = None
+if sagemaker_models:
+    fleet_rows = [
+        DashboardVariant(fleet.endpoint_name, fleet.variant_name) for fleet in fleets.values()
+    ]
+    dashboard = Dashboard(
+        "dashboard",
+        DashboardArgs(
+            dashboard_name=f"{PROJECT}-{config.stack}",
+            variants=[v for n, m in sagemaker_models.items() for v in dashboard_rows(n, m)]
+            + fleet_rows,
+            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
+            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
         ),
     )
 

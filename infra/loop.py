@@ -58,6 +58,19 @@ class ModelLoop:
     batch: BatchInference | None = None
     monitors: ModelMonitors | None = None
 
+    @property
+    def alarm_arns(self) -> list[pulumi.Output[str]]:
+        """ARNs of the loop's alarms: a failed batch run, model quality, feature attribution
+        drift (the retraining pipeline has none: its gate fails runs on purpose)."""
+        alarms = [self.batch.alarm] if self.batch is not None else []
+        if self.monitors is not None:
+            alarms += [
+                a
+                for a in (self.monitors.quality_alarm, self.monitors.attribution_alarm)
+                if a is not None
+            ]
+        return [a.arn for a in alarms]
+
 
 def needs_eventbridge_topic_access(models: Sequence[ModelConfig]) -> bool:
     """Whether any model's approval notices publish to the alert topic."""

@@ -214,19 +214,33 @@ def _path_sort_key(path: str) -> list[tuple[int, Any]]:
     return parts
 
 
-IDENTITY_KEYS = ("alarmName", "variantName", "name", "id", "Sid")
-"""Keys that name the elements of a list (alarms, variants, containers, statements): elements
-are paired by them, not by position, when every element of both lists has a distinct one."""
+IDENTITY_KEYS: tuple[tuple[str, ...], ...] = (
+    ("alarmName",),
+    ("variantName",),
+    ("name",),
+    ("id",),
+    ("Sid",),
+    ("properties", "title"),
+)
+"""Keys (paths into an element) that name the elements of a list (alarms, variants,
+containers, statements, dashboard widgets): elements are paired by them, not by position,
+when every element of both lists has a distinct one."""
 
 
-def _identity(base: list[Any], head: list[Any]) -> str | None:
+def _named(item: dict[str, Any], key: tuple[str, ...]) -> Any:
+    for step in key:
+        item = item.get(step) if isinstance(item, dict) else None
+    return item
+
+
+def _identity(base: list[Any], head: list[Any]) -> tuple[str, ...] | None:
     """The key naming every element of both lists, if there is one."""
     items = [*base, *head]
     if not all(isinstance(item, dict) for item in items):
         return None
     for key in IDENTITY_KEYS:
-        if all(isinstance(item.get(key), str) for item in items) and all(
-            len({item[key] for item in side}) == len(side) for side in (base, head)
+        if all(isinstance(_named(item, key), str) for item in items) and all(
+            len({_named(item, key) for item in side}) == len(side) for side in (base, head)
         ):
             return key
     return None
@@ -242,9 +256,9 @@ def align(base: list[Any], head: list[Any]) -> list[tuple[int | None, int | None
     text diff pairs lines: equal runs, then same-length changed runs position by position."""
     key = _identity(base, head)
     if key is not None:
-        where = {item[key]: index for index, item in enumerate(base)}
+        where = {_named(item, key): index for index, item in enumerate(base)}
         pairs: list[tuple[int | None, int | None]] = [
-            (where.get(item[key]), index) for index, item in enumerate(head)
+            (where.get(_named(item, key)), index) for index, item in enumerate(head)
         ]
         matched = {i for i, _ in pairs}
         return pairs + [(i, None) for i in range(len(base)) if i not in matched]

@@ -1,16 +1,23 @@
-"""GitHub Actions' way into the account: the OIDC provider, a read-only preview role and one
-deploy role per environment, each trusted by one repository and one GitHub environment only.
+"""GitHub Actions' way into the account: the OIDC provider, a read-only preview role, and per
+deploy environment a deploy role and a release role, each trusted by one repository and one
+GitHub environment only.
 
-The workflows assume these roles (``vars.AWS_PREVIEW_ROLE_ARN``, ``vars.AWS_DEPLOY_ROLE_ARN``):
-no long-lived AWS keys exist. Trust is exact: ``aud`` is ``sts.amazonaws.com`` and ``sub`` is
-``repo:<owner>/<repo>:environment:<environment>``, so a workflow of another repository, a
-fork, or a job outside the environment (and so outside its reviewers) cannot assume them.
+The workflows assume these roles (``vars.AWS_PREVIEW_ROLE_ARN``, ``vars.AWS_DEPLOY_ROLE_ARN``,
+``vars.AWS_RELEASE_ROLE_ARN``): no long-lived AWS keys exist. Trust is exact: ``aud`` is
+``sts.amazonaws.com`` and ``sub`` is ``repo:<owner>/<repo>:environment:<environment>``, so a
+workflow of another repository, a fork, or a job outside the environment (and so outside its
+reviewers) cannot assume them.
+
+The release role uploads the retraining pipelines' step scripts and can do nothing else: put
+and read objects under the given code prefixes of the stack's artifacts bucket, and have S3
+encrypt them with the bucket's key. The scripts run inside the pipelines with their execution
+role, so who may write there decides what the pipelines run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -61,6 +68,14 @@ PREVIEW_ACTIONS = (
 """What ``pulumi preview`` reads to refresh state: descriptions and configuration, never data
 (no s3:GetObject, no kms:Decrypt, no secrets)."""
 
+ARTIFACTS_BUCKET_PATTERN = "registry-artifacts-???????"
+"""The stacks' artifacts buckets: the program's ``registry`` component names its bucket
+``registry-artifacts``, to which Pulumi's auto-naming appends a dash and seven random
+characters (a test holds every shipped stack's planned bucket to this pattern). ``?`` matches
+exactly one character where ``*`` would match any run, including ``/`` and so other buckets'
+deeper keys; the only other names it admits are buckets of a shorter ``registry-artifacts-``
+name holding the same code prefix one directory down, which the kit never creates."""
+
 DEPLOY_SERVICES = (
     "application-autoscaling",
     "cloudwatch",
@@ -92,6 +107,10 @@ class GitHubAccessArgs:
     max_session_seconds: int
     """Longest session a role grants, in seconds (3600-43200)."""
     tags: dict[str, str]
+    release_prefixes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Per deploy environment, the key prefixes (no trailing slash) its release role may write
+    step scripts under: the code prefixes of the pipeline definitions of the stack of the same
+    name. Default none: the release roles may write nothing."""
 
 
 class GitHubAccess(pulumi.ComponentResource):
@@ -126,11 +145,26 @@ class GitHubAccess(pulumi.ComponentResource):
             )
             for environment in args.deploy_environments
         }
+        unknown = sorted(set(args.release_prefixes) - set(args.deploy_environments))
+        if unknown:
+            raise pulumi.ResourceError(
+                f"release_prefixes names {', '.join(unknown)}, not deploy environments", self
+            )
+        self.release_roles = {
+            environment: self._role(
+                f"{name}-release-{environment}",
+                environment,
+                self._release_policy(args.release_prefixes.get(environment, ())),
+                suffix="-release",
+            )
+            for environment in args.deploy_environments
+        }
         self.register_outputs(
             {
                 "oidcProviderArn": self.provider.arn,
                 "previewRoleArn": self.preview_role.arn,
                 "deployRoleArns": {e: r.arn for e, r in self.deploy_roles.items()},
+                "releaseRoleArns": {e: r.arn for e, r in self.release_roles.items()},
             }
         )
 
@@ -214,14 +248,51 @@ class GitHubAccess(pulumi.ComponentResource):
             }
         )  # fmt: skip
 
-    def _role(self, name: str, environment: str, policy: pulumi.Output[str]) -> aws.iam.Role:
+    def _release_policy(self, prefixes: Sequence[str]) -> pulumi.Output[str] | None:
+        """Put and read the step scripts under ``prefixes`` of a stack's artifacts bucket in
+        this account, encrypted by S3 with the bucket's key; None without prefixes."""
+        if not prefixes:
+            return None
+        args = self._args
+        objects = [
+            pulumi.Output.format(
+                "arn:{0}:s3:::{1}/{2}/*", args.partition, ARTIFACTS_BUCKET_PATTERN, prefix
+            )
+            for prefix in sorted(set(prefixes))
+        ]
+        keys = pulumi.Output.format("arn:{0}:kms:*:{1}:key/*", args.partition, args.account_id)
+        return pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    # GetObject: the upload reads an existing object's checksum (HeadObject)
+                    # to leave the same bytes alone and refuse other content at a key.
+                    {"Sid": "WriteStepScripts", "Effect": "Allow",
+                     "Action": ["s3:PutObject", "s3:GetObject"], "Resource": objects,
+                     "Condition": {"StringEquals": {"s3:ResourceAccount": args.account_id}}},
+                    {"Sid": "EncryptThroughS3", "Effect": "Allow",
+                     "Action": "kms:GenerateDataKey", "Resource": keys,
+                     "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}},
+                ],
+            }
+        )  # fmt: skip
+
+    def _role(
+        self,
+        name: str,
+        environment: str,
+        policy: pulumi.Output[str] | None,
+        suffix: str = "",
+    ) -> aws.iam.Role:
+        inline = [aws.iam.RoleInlinePolicyArgs(name="scope", policy=policy)] if policy else []
         return aws.iam.Role(
             name,
-            name=f"{KIT_PREFIX}-github-{environment}",
-            description=f"GitHub Actions, {self._args.repository}, environment {environment}",
+            name=f"{KIT_PREFIX}-github-{environment}{suffix}",
+            description=f"GitHub Actions, {self._args.repository}, environment {environment}"
+            + (" (uploads pipeline step scripts)" if suffix else ""),
             assume_role_policy=self._trust(environment),
             max_session_duration=self._args.max_session_seconds,
-            inline_policies=[aws.iam.RoleInlinePolicyArgs(name="scope", policy=policy)],
+            inline_policies=inline,
             tags=self._args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

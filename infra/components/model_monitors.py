@@ -234,6 +234,8 @@ class ModelMonitors(pulumi.ComponentResource):
         self.role, self._role_policy = declared.role, declared.policy
         self.quality_schedule: aws.sagemaker.MonitoringSchedule | None = None
         self.explainability_schedule: aws.sagemaker.MonitoringSchedule | None = None
+        self.quality_alarm: aws.cloudwatch.MetricAlarm | None = None
+        self.attribution_alarm: aws.cloudwatch.MetricAlarm | None = None
         if args.quality is not None:
             self.quality_schedule = self._quality(name, args.quality, prefix, invoke_opts)
         if args.explainability is not None:

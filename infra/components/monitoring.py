@@ -181,6 +181,16 @@ class DashboardVariant:
     inference_component: str | None = None
     """A model on a shared fleet: its row shows this inference component's metrics (no
     instance graphs: the instances are the fleet's). Default none."""
+    model: str | None = None
+    """The model this row serves; names the loop alarms' widget. Default none."""
+    loop_alarm_arns: Sequence[pulumi.Input[str]] = ()
+    """The model's retraining, batch and monitor alarms, shown in a widget right under this
+    row (give them on one row of the model). Default none: no widget."""
+
+
+LOOP_ALARMS_HEIGHT = 2
+"""Grid rows of a model's loop alarms widget: one line of alarm states (a model has at most
+three loop alarms)."""
 
 
 def dashboard_body(
@@ -188,7 +198,8 @@ def dashboard_body(
     variants: Sequence[DashboardVariant],
     alarm_arns: Sequence[pulumi.Input[str]],
 ) -> pulumi.Output[str]:
-    """The dashboard JSON: one row of graphs per variant, then the alarm states."""
+    """The dashboard JSON: one row of graphs per variant, under a model's row the states of
+    its loop alarms when it has any, then the states of ``alarm_arns``."""
     widgets: list[dict[str, Any]] = []
     y = 0
 
@@ -258,6 +269,23 @@ def dashboard_body(
                 )
             )
         y += 6
+        if v.loop_alarm_arns:
+            widgets.append(
+                {
+                    "type": "alarm",
+                    "x": 0,
+                    "y": y,
+                    "width": 24,
+                    "height": LOOP_ALARMS_HEIGHT,
+                    "properties": {
+                        "title": f"{v.model or label}: batch and model monitor alarms",
+                        "alarms": list(v.loop_alarm_arns),
+                        "sortBy": "stateUpdatedTimestamp",
+                        "states": [],
+                    },
+                }
+            )
+            y += LOOP_ALARMS_HEIGHT
     widgets.append(
         {
             "type": "alarm",

@@ -51,14 +51,15 @@ class RetrainingConfig(Section):
 
     The pipeline definition is generated from this section by ``make pipelines`` into
     ``stacks/pipelines/<stack>-<model>.json``; the scripts it runs are read from
-    ``codePrefix`` in the artifacts bucket (uploaded by the release workflow).
+    ``codePrefix`` in the artifacts bucket (uploaded by the deploy workflow).
     """
 
     enabled: bool = False
     """Declare the pipeline and its triggers. Default false."""
     processing_image: EcrImageUri | None = None
-    """ECR image of the data processing, evaluation and interval-gate steps (Python 3 with
-    boto3). Required when enabled; default none."""
+    """ECR image of the data processing, evaluation and interval-gate steps (Python 3.10 or
+    newer with boto3, and joblib with the model's library for evaluate.py). Required when
+    enabled; default none."""
     training_image: EcrImageUri | None = None
     """ECR image of the training step. Required when enabled; default none."""
     serving_image: EcrImageUri | None = None
@@ -78,8 +79,9 @@ class RetrainingConfig(Section):
     input_prefix: S3Prefix = "datasets/raw"
     """Key prefix of the raw training data in the artifacts bucket. Default datasets/raw."""
     code_prefix: S3Prefix = "pipelines/code"
-    """Key prefix of the step scripts (preprocess.py, evaluate.py, gate.py) in the artifacts
-    bucket. Default pipelines/code."""
+    """Key prefix of the step scripts (gate.py, preprocess.py, evaluate.py) in the artifacts
+    bucket, each at <codePrefix>/<sha256>/<script>, uploaded by the deploy workflow. Default
+    pipelines/code."""
     metric: MetricName = "auc"
     """Evaluation metric in evaluation.json (metrics.<metric>.value), higher is better.
     Default auc."""

@@ -26,7 +26,7 @@ from infra.config.kubernetes import (
     KubernetesWorkloadConfig,
 )
 from infra.config.model import ModelConfig
-from infra.config.models import FleetConfig, ModelSettings, ServingTarget
+from infra.config.models import FleetConfig, ModelSettings, ServingTarget, loop_name
 from infra.config.monitoring import MonitoringConfig
 from infra.config.network import NatMode, NetworkConfig
 from infra.config.policy import PolicyConfig, PolicyEnforcement
@@ -613,6 +613,13 @@ class ServedModel:
     a model with legacyNames, whose resources keep the single-model stack's inputs)."""
     fleet_name: str | None = None
     fleet: FleetConfig | None = None
+
+    @property
+    def loop_name(self) -> str:
+        """The name the model's loop goes by: its pipelines ``<loop_name>-retraining`` and
+        ``-batch``, their definition files ``stacks/pipelines/<stack>-<loop_name>.json``. With
+        legacy names, the model package group's (the single-model stack's name for it)."""
+        return loop_name(self.name, self.legacy_names, self.view.model_package_group_name)
 
     def resource_name(self, base: str) -> str:
         """Logical name of one of the model's components: ``base`` with legacy names, else

@@ -1,5 +1,5 @@
 """``mlstack pipeline``: start a model's retraining pipeline, show the runs of a stack's
-pipelines (SageMaker Pipelines through boto3).
+pipelines (SageMaker Pipelines through boto3), upload the step scripts its definitions read.
 
 Pipeline names come from the stack file (``<model>-retraining``, ``<model>-batch``), the
 region from its ``aws:region``; AWS settings (profile, credentials, ``AWS_ENDPOINT_URL``)
@@ -36,13 +36,19 @@ def _stack_models(project_dir: Path, stack: str) -> tuple[str, dict[str, Any]]:
 
 
 def pipeline_names(name: str, model: Any) -> list[str]:
-    """The pipelines a model declares, retraining first."""
+    """The pipelines a model (its ``ModelConfig``) declares, retraining first."""
     names = []
     if model.retraining.enabled:
         names.append(f"{name}-retraining")
     if model.batch.enabled:
         names.append(f"{name}-batch")
     return names
+
+
+UPLOAD_DENIED_HINT = (
+    "the release role may write only under the code prefixes of the committed definitions: "
+    "after a new model or codePrefix, run pulumi up in bootstrap/ (README: Bootstrap)"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -72,7 +78,7 @@ def register(app: typer.Typer) -> None:
         region, models = _stack_models(project_dir, stack)
         if model not in models:
             fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
-        if not models[model].retraining.enabled:
+        if not models[model].config.retraining.enabled:
             fail(
                 f"stacks/Pulumi.{stack}.yaml: mlstack:model.retraining.enabled is false: "
                 "enable it to give the model a retraining pipeline"
@@ -111,7 +117,7 @@ def register(app: typer.Typer) -> None:
         if model is not None and model not in models:
             fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
         chosen = {model: models[model]} if model else models
-        names = [n for m, settings in sorted(chosen.items()) for n in pipeline_names(m, settings)]
+        names = [n for m, model in sorted(chosen.items()) for n in pipeline_names(m, model.config)]
         if not names:
             fail(f"stack '{stack}' declares no pipelines (mlstack:model.retraining, .batch)")
         report: dict[str, list[dict[str, str]]] = {}
@@ -144,3 +150,71 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(f"{name}: {len(runs)} recent run(s)\n")
             for run in runs:
                 sys.stdout.write(f"  {run['started']}  {run['status']:<10}  {run['name']}\n")
+
+    @pipeline.command("upload-scripts")
+    def upload_scripts(
+        stack: Annotated[str, typer.Argument(help="Stack whose pipelines' scripts to upload.")],
+        bucket: Annotated[
+            str | None,
+            typer.Option(
+                "--bucket",
+                help="The stack's artifacts bucket (default: the stack output artifactsBucket "
+                "via the Pulumi CLI).",
+            ),
+        ] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="List the keys; upload nothing.")
+        ] = False,
+        project_dir: ProjectDir = None,  # type: ignore[assignment]
+    ) -> None:
+        """Upload the step scripts the stack's committed pipeline definitions read, each to
+        its content-addressed key (<codePrefix>/<sha256>/<script>). An object already there
+        with the same sha256 is left alone; one with other content fails the upload.
+
+        Exit codes: 0 uploaded (or nothing to upload), 2 a definition is stale or missing,
+        3 S3 refused or holds other content at a key.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from infra.config.errors import ConfigError
+        from mlstack.cli.outputs import stack_output
+        from mlstack.models.aws import AwsError, client, error_code
+        from mlstack.offline.stack_files import StackFileError
+        from mlstack.pipelines import scripts
+
+        try:
+            refs = scripts.stack_scripts(project_dir, stack)
+        except (ConfigError, StackFileError, scripts.ScriptError) as err:
+            fail(str(err))
+        problems = scripts.stale_scripts(refs)
+        if problems:
+            fail("\n  ".join(["the committed definitions do not match the scripts:", *problems]))
+        if not refs:
+            sys.stdout.write(f"{stack}: no pipeline reads a step script; nothing to upload\n")
+            return
+        if dry_run:
+            for ref in refs:
+                sys.stdout.write(f"would upload {ref.key}  ({ref.definition})\n")
+            return
+        bucket = bucket or stack_output(stack, "artifactsBucket", project_dir)
+        if not bucket:
+            fail(
+                "no artifacts bucket: give --bucket, or install the Pulumi CLI and deploy the "
+                "stack first (its output artifactsBucket names it)"
+            )
+        region, _ = _stack_models(project_dir, stack)
+        try:
+            done = scripts.upload_scripts(client("s3", region), bucket, refs)
+        except scripts.ScriptError as err:
+            fail(str(err), EXIT_REMOTE)
+        except ClientError as err:
+            message = err.response.get("Error", {}).get("Message", str(err))
+            hint = f"; {UPLOAD_DENIED_HINT}" if error_code(err) == "AccessDenied" else ""
+            fail(
+                f"could not upload to s3://{bucket}: {error_code(err)}: {message}{hint}",
+                EXIT_REMOTE,
+            )
+        except (BotoCoreError, AwsError) as err:
+            fail(f"could not upload to s3://{bucket}: {err}", EXIT_REMOTE)
+        for item in done:
+            sys.stdout.write(f"{item.action:<8}  s3://{bucket}/{item.key}\n")

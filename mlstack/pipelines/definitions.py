@@ -11,8 +11,10 @@ at a closed loopback port (any call would fail the build instead of reaching AWS
 default bucket set, role validation and telemetry off. What only the deployment knows is a
 pipeline parameter whose default the program fills in (:data:`DEPLOY_PARAMETERS`): the
 artifacts bucket, the stack's KMS key, the execution role and, for batch, the model name.
-Step scripts are read from ``s3://<bucket>/<codePrefix>/`` (uploaded by the release
-workflow), never uploaded from here.
+Step scripts are read from ``s3://<bucket>/<codePrefix>/<sha256>/<script>``, the hash of the
+repository's file (:mod:`mlstack.pipelines.scripts`): a definition names the exact scripts of
+its release, which the deploy workflow uploads before ``pulumi up``; nothing is uploaded
+from here.
 
 The retraining run:
 
@@ -43,11 +45,12 @@ from typing import Any
 from infra.config.batch import BatchConfig
 from infra.config.model import ModelConfig
 from infra.config.retraining import RetrainingConfig, definition_file
+from mlstack.pipelines.scripts import BUCKET_PARAMETER, CODE_INPUT, script_key
 
 ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/mlstack-pipeline-execution-role"
 """Literal role given to SDK classes that accept no parameter for it; every occurrence is
 replaced by a reference to the ``ExecutionRoleArn`` parameter."""
-BUCKET = "ArtifactsBucket"
+BUCKET = BUCKET_PARAMETER
 KMS_KEY = "KmsKeyId"
 ROLE = "ExecutionRoleArn"
 MODEL_NAME = "ModelName"
@@ -55,8 +58,8 @@ DEPLOY_PARAMETERS = (BUCKET, KMS_KEY, ROLE, MODEL_NAME)
 """Parameters whose default the program sets from the stack's resources."""
 TRIGGER_PARAMETER = "TriggerReason"
 """Why a run started: ``schedule``, ``drift-alarm`` or ``manual`` (``mlstack pipeline start``)."""
-GATE_SCRIPT = "gate.py"
 CODE_DIR = "/opt/ml/processing/code"
+"""Where a processing step finds its script in the container."""
 
 
 @dataclass(frozen=True)
@@ -261,15 +264,15 @@ def _retraining(model: str, group: str, settings: RetrainingConfig, region: str)
         )
 
     def code_input(script: str) -> Any:
-        return s3_in("code", _uri(bucket, code, script), CODE_DIR)
+        return s3_in(CODE_INPUT, _uri(bucket, script_key(code, script)), CODE_DIR)
 
     gate_file = PropertyFile(name="GateReport", output_name="gate", path="gate.json")
     gate = ProcessingStep(
         "Gate",
         step_args=_processor(
-            session, settings, ROLE_PLACEHOLDER, kms, GATE_SCRIPT, isolated=False
+            session, settings, ROLE_PLACEHOLDER, kms, "gate.py", isolated=False
         ).run(
-            inputs=[code_input(GATE_SCRIPT)],
+            inputs=[code_input("gate.py")],
             outputs=[s3_out("gate", "/opt/ml/processing/gate")],
             arguments=[
                 "--pipeline-name",
@@ -511,12 +514,8 @@ def stack_pipelines(root: Path, stack: str) -> list[GeneratedPipeline]:
     config, models = stack_models(root, stack)
     return [
         generated
-        for name, model in models.items()
+        for model in models.values()
         for generated in model_pipelines(
-            stack,
-            name,
-            model.package_group_name or config.model_package_group_name,
-            model,
-            config.region,
+            stack, model.name, model.group, model.config, config.region
         )
     ]

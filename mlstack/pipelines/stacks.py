@@ -3,12 +3,25 @@ it (the same encoding and ``build_config``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config.loader import build_config
 from infra.config.model import ModelConfig
 from infra.config.stack import StackConfig
 from mlstack.offline.stack_files import encode_config, load_project, load_stack_doc
+
+
+@dataclass(frozen=True)
+class StackModel:
+    """One model of a stack as its loop sees it."""
+
+    name: str
+    """The loop's name (``ServedModel.loop_name``): pipelines ``<name>-retraining`` and
+    ``<name>-batch``, definition files ``stacks/pipelines/<stack>-<name>[-batch].json``."""
+    group: str
+    """The model package group candidates register into."""
+    config: ModelConfig
 
 
 def stack_config(root: Path, stack: str) -> StackConfig:
@@ -19,12 +32,12 @@ def stack_config(root: Path, stack: str) -> StackConfig:
     return build_config(stack, encoded.values, encoded.secret_keys)
 
 
-def model_name(config: StackConfig) -> str:
-    """The name of a stack's model: its model package group."""
-    return config.model_package_group_name
-
-
-def stack_models(root: Path, stack: str) -> tuple[StackConfig, dict[str, ModelConfig]]:
-    """The stack's config and its models by name."""
+def stack_models(root: Path, stack: str) -> tuple[StackConfig, dict[str, StackModel]]:
+    """The stack's config and every model it serves (``mlstack:models``, or the one of
+    ``mlstack:model``), by loop name."""
     config = stack_config(root, stack)
-    return config, {model_name(config): config.model}
+    models = [
+        StackModel(served.loop_name, served.view.model_package_group_name, served.view.model)
+        for served in config.served_models()
+    ]
+    return config, {model.name: model for model in models}

@@ -37,6 +37,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
 STACK_RULES: tuple[StackRule, ...] = (
     *aws_stack.RULES,
     *delivery.RULES,
+    *loop.STACK_RULES,
     *kubernetes_network.STACK_RULES,
 )
 RULES: tuple[Rule, ...] = (*RESOURCE_RULES, *STACK_RULES)

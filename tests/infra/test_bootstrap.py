@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from pathlib import Path
 
 import pulumi
 import pytest
 
+from infra.components.github_access import ARTIFACTS_BUCKET_PATTERN
 from mlstack.checks import evaluate
 from mlstack.offline.harness import PlanConfigError, run_plan
 from mlstack.offline.plan import Plan
@@ -36,13 +39,16 @@ def test_one_provider_for_github_with_the_sts_audience(plan: Plan) -> None:
 
 def test_each_role_trusts_one_repository_environment_exactly(plan: Plan) -> None:
     roles = _roles(plan)
-    assert set(roles) == {"mlstack-github-preview", "mlstack-github-staging",
-                          "mlstack-github-production"}  # fmt: skip
+    deploying = ("staging", "production", "platform")
+    assert set(roles) == {"mlstack-github-preview"} | {
+        f"mlstack-github-{e}{suffix}" for e in deploying for suffix in ("", "-release")
+    }
     for name, inputs in roles.items():
         (statement,) = json.loads(inputs["assumeRolePolicy"])["Statement"]
         condition = statement["Condition"]
         assert set(condition) == {"StringEquals"}, "no wildcard matching"
-        subject = f"repo:acme/mlstack:environment:{name.removeprefix('mlstack-github-')}"
+        environment = name.removeprefix("mlstack-github-").removesuffix("-release")
+        subject = f"repo:acme/mlstack:environment:{environment}"
         assert condition["StringEquals"] == {
             "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
             "token.actions.githubusercontent.com:sub": subject,
@@ -69,6 +75,48 @@ def test_the_deploy_roles_are_scoped_to_the_kits_resources(plan: Plan) -> None:
             assert "Condition" in statement, statement["Sid"]
         else:
             assert all("mlstack" in r or r == "*" or "oidc-provider" in r for r in resources)
+
+
+def _release_statements(plan: Plan, environment: str) -> list[dict]:
+    role = _roles(plan)[f"mlstack-github-{environment}-release"]
+    return [s for p in role.get("inlinePolicies", []) for s in json.loads(p["policy"])["Statement"]]
+
+
+def test_a_release_role_writes_only_its_stacks_step_scripts(plan: Plan) -> None:
+    """Production's pipelines read scripts under one code prefix: its release role may put
+    (and read back) objects there and nowhere else, and have S3 encrypt them."""
+    definitions = (PROJECT_ROOT / "stacks" / "pipelines").glob("production-*.json")
+    prefixes = {
+        key.rsplit("/", 2)[0]
+        for path in definitions
+        for key in re.findall(r'"([\w/.-]+/[0-9a-f]{64}/[\w.-]+\.py)"', path.read_text())
+    }
+    assert prefixes == {"pipelines/churn-classifier/code"}
+    write, encrypt = _release_statements(plan, "production")
+    assert sorted(write["Action"]) == ["s3:GetObject", "s3:PutObject"]
+    assert write["Resource"] == [f"arn:aws:s3:::{ARTIFACTS_BUCKET_PATTERN}/{p}/*" for p in prefixes]
+    assert write["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
+    assert encrypt["Action"] == "kms:GenerateDataKey"
+    assert encrypt["Condition"] == {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
+    assert encrypt["Resource"] == "arn:aws:kms:*:123456789012:key/*"
+
+
+@pytest.mark.parametrize("environment", ["staging", "platform"])
+def test_a_release_role_of_a_stack_without_scripts_may_do_nothing(
+    plan: Plan, environment: str
+) -> None:
+    assert _release_statements(plan, environment) == []
+
+
+def test_the_bucket_pattern_names_every_stacks_artifacts_bucket(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    """The program's bucket, as Pulumi auto-names it, is what the release roles may write to
+    (``?`` is one character, as in IAM)."""
+    for stack, planned in shipped_plans.items():
+        bucket = planned.outputs["artifactsBucket"]
+        assert fnmatch.fnmatchcase(bucket, ARTIFACTS_BUCKET_PATTERN), (stack, bucket)
+    assert not fnmatch.fnmatchcase("registry-artifacts-9a68b3d0", ARTIFACTS_BUCKET_PATTERN)
 
 
 def test_the_bootstrap_passes_the_policy_pack_as_production(plan: Plan) -> None:

@@ -48,9 +48,23 @@ def test_list_positions_sort_numerically() -> None:
 
 def test_alarms_in_a_list_pair_by_name_not_position(comparison: StackComparison) -> None:
     (dashboard,) = [r for r in comparison.resources if r.type.endswith(":Dashboard")]
-    (added,) = dashboard.inputs
+    states = [i for i in dashboard.inputs if i.path.startswith("dashboardBody.widgets[4].prop")]
+    (added,) = states
     assert added.base is None and added.head.endswith("-AllTraffic-no-traffic")
-    assert added.path == "dashboardBody.widgets[3].properties.alarms[11]"
+    assert added.path == "dashboardBody.widgets[4].properties.alarms[11]"
+
+
+def test_dashboard_widgets_pair_by_title(comparison: StackComparison) -> None:
+    """Production's loop alarms widget, under its model's row, is one addition: the widgets
+    after it pair with staging's by title, not by position."""
+    (dashboard,) = [r for r in comparison.resources if r.type.endswith(":Dashboard")]
+    loop = [i for i in dashboard.inputs if i.path.startswith("dashboardBody.widgets[3].")]
+    assert loop and all(i.base is None for i in loop)
+    others = {i.path for i in dashboard.inputs} - {i.path for i in loop}
+    assert others == {
+        "dashboardBody.widgets[4].properties.alarms[11]",
+        "dashboardBody.widgets[4].y",
+    }
 
 
 def test_named_elements_pair_by_name_when_reordered() -> None:

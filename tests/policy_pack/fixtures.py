@@ -261,6 +261,11 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         QUALITY_JOB,
         _with(QUALITY_JOB, lambda i: i["modelQualityJobOutputConfig"].pop("kmsKeyId")),
     ),
+    "scheduler-schedule-kms": (
+        "aws:scheduler/schedule:Schedule",
+        {"kmsKeyArn": KEY, "target": {"arn": START_PIPELINE["Resource"], "roleArn": "r"}},
+        {"target": {"arn": START_PIPELINE["Resource"], "roleArn": "r"}},
+    ),
     "pipeline-start-scoped": (
         "aws:iam/rolePolicy:RolePolicy",
         {"role": "r", "policy": _policy(START_PIPELINE)},

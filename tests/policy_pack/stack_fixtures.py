@@ -116,6 +116,7 @@ def compliant_stack() -> list[Resource]:
             "drift-schedule",
             {"monitoringScheduleConfig": {"monitoringJobDefinitionName": "drift-job-1"}},
         ),
+        *loop_resources(),
         _r(
             "aws:appautoscaling/target:Target",
             "scaling",
@@ -139,6 +140,94 @@ def compliant_stack() -> list[Resource]:
             "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
             "serving-hpa",
             {"spec": {"minReplicas": 2.0, "maxReplicas": 6.0}},
+        ),
+    ]
+
+
+PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-retraining"
+DRIFT_ALARM = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:endpoint-1-data-drift"
+
+
+def _start_only(pipeline_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sagemaker:StartPipelineExecution",
+                    "Resource": pipeline_arn,
+                }
+            ],
+        }
+    )
+
+
+def loop_resources() -> list[Resource]:
+    """A retraining pipeline started by a schedule and by the drift alarm's EventBridge rule,
+    each as its own role, and a model-quality job with its monitoring schedule."""
+    role_arn = "arn:aws:iam::123456789012:role/{}"
+    return [
+        _r("aws:sagemaker/pipeline:Pipeline", "pipeline", {"pipelineName": "churn-retraining"}),
+        _r("aws:iam/role:Role", "schedule-role", {"name": "schedule-role-1"}),
+        _r(
+            "aws:iam/rolePolicy:RolePolicy",
+            "schedule-role-policy",
+            {"role": "schedule-role-1", "policy": _start_only(PIPELINE_ARN)},
+        ),
+        _r(
+            "aws:scheduler/schedule:Schedule",
+            "schedule",
+            {
+                "kmsKeyArn": KEY,
+                "target": {
+                    "arn": PIPELINE_ARN,
+                    "roleArn": role_arn.format("schedule-role-1"),
+                    "sagemakerPipelineParameters": {"pipelineParameters": []},
+                },
+            },
+        ),
+        _r(
+            "aws:iam/role:Role",
+            "drift-role",
+            {
+                "name": "drift-role-1",
+                "inlinePolicies": [{"name": "start", "policy": _start_only(PIPELINE_ARN)}],
+            },
+        ),
+        _r(
+            "aws:cloudwatch/eventRule:EventRule",
+            "drift-rule",
+            {
+                "name": "drift-rule-1",
+                "eventPattern": json.dumps(
+                    {"source": ["aws.cloudwatch"], "resources": [DRIFT_ALARM]}
+                ),
+            },
+        ),
+        _r(
+            "aws:cloudwatch/eventTarget:EventTarget",
+            "drift-start",
+            {
+                "rule": "drift-rule-1",
+                "arn": PIPELINE_ARN,
+                "roleArn": role_arn.format("drift-role-1"),
+            },
+        ),
+        _r(
+            "aws-native:sagemaker:ModelQualityJobDefinition",
+            "quality-job",
+            {"jobDefinitionName": "quality-job-1"},
+        ),
+        _r(
+            "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
+            "quality-schedule",
+            {
+                "monitoringScheduleConfig": {
+                    "monitoringJobDefinitionName": "quality-job-1",
+                    "monitoringType": "ModelQuality",
+                }
+            },
         ),
     ]
 
@@ -222,6 +311,16 @@ STACK_CASES: dict[str, Edit] = {
         "model", _set(["primaryContainer", "image"], "repo/serving:v3")
     ),
     "drift-monitoring-with-capture": drop("drift-schedule"),
+    # the schedule's role may start every pipeline of the account
+    "pipeline-triggers-scoped": edit(
+        "schedule-role-policy",
+        _set(["policy"], _start_only("arn:aws:sagemaker:us-east-1:123456789012:pipeline/*")),
+    ),
+    # the quality schedule runs a job definition made outside the stack
+    "monitoring-schedule-job-declared": edit(
+        "quality-schedule",
+        _set(["monitoringScheduleConfig", "monitoringJobDefinitionName"], "hand-made-job"),
+    ),
     "serving-paths-same-model-version": lambda resources: serve_versions(resources, 5, "3"),
     # the serving pods fetch their model from the stack's bucket, whose policy only asks TLS
     "production-model-artifact-write-protected": edit(

@@ -34,6 +34,9 @@ def test_rules_see_the_kit_resources(shipped_plans: dict[str, Plan]) -> None:
         "aws:ecr/repository:Repository",
         "aws:sns/topic:Topic",
         "aws:kms/key:Key",
+        "aws:scheduler/schedule:Schedule",
+        "aws:sagemaker/pipeline:Pipeline",
+        "aws-native:sagemaker:ModelQualityJobDefinition",
     ):
         assert expected in checked
 

@@ -113,13 +113,49 @@ def test_dashboard_graphs_variants_and_alarm_states(
     text = json.dumps(body)
     for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization"):
         assert metric in text
-    (states,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    (states,) = [w for w in body["widgets"] if w["properties"]["title"] == "alarm states"]
     # Every endpoint alarm; a model's loop alarms (batch, quality, attribution) are its own.
-    loop = ("mlstack:batch:BatchInference", "mlstack:model_monitors:ModelMonitors")
-    endpoint_alarms = [
-        a for a in plan.of_type(ALARM) if not any(f"{t}::" in str(a.parent) for t in loop)
-    ]
+    endpoint_alarms = [a for a in plan.of_type(ALARM) if not _in_loop(a)]
     assert len(states["properties"]["alarms"]) == len(endpoint_alarms)
+
+
+LOOP_COMPONENTS = ("mlstack:batch:BatchInference", "mlstack:model_monitors:ModelMonitors")
+
+
+def _in_loop(resource: Any) -> bool:
+    return any(f"{t}::" in str(resource.parent) for t in LOOP_COMPONENTS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_models_loop_alarms_sit_under_its_row_only_when_it_has_them(
+    shipped_plans: dict[str, Plan], stack: str
+) -> None:
+    """Production's churn-classifier runs batch inference and both monitors: its three loop
+    alarms, as planned, in a widget right under its graphs; staging's model has no loop and
+    its dashboard no such widget."""
+    plan = shipped_plans[stack]
+    body = json.loads(only(plan, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    widgets = body["widgets"]
+    loop_names = sorted(a.inputs["name"] for a in plan.of_type(ALARM) if _in_loop(a))
+    loop_widgets = [w for w in widgets if w["properties"]["title"].endswith("monitor alarms")]
+    if stack == "staging":
+        assert loop_names == [] and loop_widgets == []
+        return
+    assert loop_names == [
+        "churn-classifier-production-attribution-drift",
+        "churn-classifier-production-batch-failed",
+        "churn-classifier-production-model-quality",
+    ]
+    (widget,) = loop_widgets
+    assert widget["type"] == "alarm"
+    assert widget["properties"]["title"].startswith("churn-classifier: ")
+    shown = sorted(arn.rsplit(":alarm:", 1)[1] for arn in widget["properties"]["alarms"])
+    assert shown == loop_names
+    row = [w for w in widgets if w["type"] == "metric"]
+    assert {w["y"] for w in row} == {0}
+    assert widget["y"] == 6 and (widget["x"], widget["width"]) == (0, 24)
+    states = next(w for w in widgets if w["properties"]["title"] == "alarm states")
+    assert states["y"] == widget["y"] + widget["height"], "stacked, no overlap"
 
 
 @pytest.mark.parametrize("stack", STACKS)

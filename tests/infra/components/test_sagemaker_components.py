@@ -136,6 +136,32 @@ def test_dashboard_graphs_each_variant_and_shows_the_alarms(declare: Declare) ->
     ]
 
 
+def test_dashboard_puts_loop_alarms_under_their_models_row_only(declare: Declare) -> None:
+    loop = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:churn-production-batch-failed"]
+    args = DashboardArgs(
+        dashboard_name="mlstack-test",
+        variants=[
+            DashboardVariant("churn", "AllTraffic", model="churn", loop_alarm_arns=loop),
+            DashboardVariant("ranking", "AllTraffic", model="ranking"),
+            DashboardVariant("fleet", "AllTraffic", inference_component="fleet-small"),
+        ],
+        alarm_arns=["arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"],
+    )
+    declared = declare(lambda: Dashboard("dashboard", args))
+    dashboard = declared.one("aws:cloudwatch/dashboard:Dashboard").inputs
+    widgets = json.loads(dashboard["dashboardBody"])["widgets"]
+    titles = [(w["y"], w["properties"]["title"]) for w in widgets if w["type"] == "alarm"]
+    assert titles == [(6, "churn: batch and model monitor alarms"), (20, "alarm states")]
+    (churn_loop,) = [w for w in widgets if w["y"] == 6]
+    assert churn_loop["properties"]["alarms"] == loop
+    rows = sorted({w["y"] for w in widgets if w["type"] == "metric"})
+    assert rows == [0, 6 + churn_loop["height"], 14], "ranking's row follows churn's alarms"
+    # Widgets tile the grid without overlapping.
+    cells = [(w["x"] + dx, w["y"] + dy) for w in widgets
+             for dx in range(w["width"]) for dy in range(w["height"])]  # fmt: skip
+    assert len(cells) == len(set(cells))
+
+
 def test_dashboard_rejects_no_variants(declare: Declare) -> None:
     args = DashboardArgs(dashboard_name="mlstack-test", variants=[])
     with pytest.raises(ResourceError, match="at least one variant"):

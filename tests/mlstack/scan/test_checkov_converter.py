@@ -103,6 +103,14 @@ KNOWN_BAD: list[tuple[str, str, dict, tuple[str, ...]]] = [
         ("CKV_AWS_393",),
     ),
     (
+        "aws:scheduler/schedule:Schedule",
+        "unkeyed-schedule",
+        {"scheduleExpression": "rate(1 day)", "flexibleTimeWindow": {"mode": "OFF"},
+         "target": {"arn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p",
+                    "roleArn": ROLE}},
+        ("CKV_AWS_297",),
+    ),
+    (
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "half-blocked",
         {"bucket": "b", "blockPublicAcls": False, "blockPublicPolicy": True,
