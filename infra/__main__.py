@@ -2,9 +2,9 @@
 
 Read top to bottom: config; the registry and the network every path uses; monitoring; the
 SageMaker path of each model (endpoint, autoscaling, alarms, drift; or its inference
-component on a shared fleet); each model's loop (retraining, batch, quality monitors); one
-dashboard with a row per model, its loop alarms under it; the EKS path (cluster, Argo
-Rollouts, each model's Kubernetes serving); then every stack output in one place.
+component on a shared fleet); each model's loop (retraining, batch, quality monitors); the EKS
+path (cluster, Argo Rollouts, each model's Kubernetes serving); one dashboard with a row per
+model, its loop alarms under it; then every stack output in one place.
 
 A stack serves the models of ``mlstack:models`` or, in a single-model stack, the one of
 ``mlstack:model``; each model's components are named ``<model>-<component>`` (the
@@ -48,11 +48,12 @@ from infra.components.fleet import (
     SharedFleetArgs,
     aws_native_provider,
 )
-from infra.components.k8s_manifests import NetworkPeer
+from infra.components.k8s_manifests import NetworkPeer, dashboard_markdown
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
     Dashboard,
     DashboardArgs,
+    DashboardText,
     DashboardVariant,
     Monitoring,
     MonitoringArgs,
@@ -465,36 +466,6 @@ for served in served_models:
     )
 
 # ---------------------------------------------------------------------------------------------
-# The dashboard: a row per model, its loop alarms under it, then every serving alarm
-# ---------------------------------------------------------------------------------------------
-
-
-def dashboard_rows(name: str, model: SageMakerModel) -> list[DashboardVariant]:
-    """A model's rows; its loop alarms (when it has any) go under the first."""
-    rows = [dataclasses.replace(v, model=name) for v in model.dashboard_variants]
-    loop_alarms = model_loops[name].alarm_arns
-    if loop_alarms:
-        rows[0] = dataclasses.replace(rows[0], loop_alarm_arns=loop_alarms)
-    return rows
-
-
-dashboard: Dashboard | None = None
-if sagemaker_models:
-    fleet_rows = [
-        DashboardVariant(fleet.endpoint_name, fleet.variant_name) for fleet in fleets.values()
-    ]
-    dashboard = Dashboard(
-        "dashboard",
-        DashboardArgs(
-            dashboard_name=f"{PROJECT}-{config.stack}",
-            variants=[v for n, m in sagemaker_models.items() for v in dashboard_rows(n, m)]
-            + fleet_rows,
-            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
-            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
-        ),
-    )
-
-# ---------------------------------------------------------------------------------------------
 # Kubernetes serving: cluster, Argo Rollouts, each model's server
 # ---------------------------------------------------------------------------------------------
 
@@ -605,6 +576,58 @@ if config.eks.enabled:
             ),
             opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=workload_depends_on),
         )
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard: a row per model (graphs on SageMaker, where to look on EKS), its loop alarms
+# under it, then every serving alarm
+# ---------------------------------------------------------------------------------------------
+
+
+def dashboard_rows(name: str, model: SageMakerModel) -> list[DashboardVariant]:
+    """A model's rows; its loop alarms (when it has any) go under the first."""
+    rows = [dataclasses.replace(v, model=name) for v in model.dashboard_variants]
+    loop_alarms = model_loops[name].alarm_arns
+    if loop_alarms:
+        rows[0] = dataclasses.replace(rows[0], loop_alarm_arns=loop_alarms)
+    return rows
+
+
+def eks_row(served: ServedModel) -> DashboardText:
+    """A model's EKS row: where its metrics are; its loop alarms under it when the model has
+    no SageMaker row to carry them."""
+    serving = served.view.kubernetes
+    return DashboardText(
+        dashboard_markdown(
+            served.name,
+            serving.namespace,
+            serving.app_name,
+            config.kubernetes.prometheus_address,
+            argo_rollout=strategies[served.name].needs_argo_rollouts,
+        ),
+        model=served.name,
+        loop_alarm_arns=()
+        if served.name in sagemaker_models
+        else model_loops[served.name].alarm_arns,
+    )
+
+
+eks_rows = [eks_row(m) for m in on_eks] if config.eks.enabled else []
+dashboard: Dashboard | None = None
+if sagemaker_models or eks_rows:
+    fleet_rows = [
+        DashboardVariant(fleet.endpoint_name, fleet.variant_name) for fleet in fleets.values()
+    ]
+    dashboard = Dashboard(
+        "dashboard",
+        DashboardArgs(
+            dashboard_name=f"{PROJECT}-{config.stack}",
+            variants=[v for n, m in sagemaker_models.items() for v in dashboard_rows(n, m)]
+            + fleet_rows,
+            alarm_arns=[arn for m in sagemaker_models.values() for arn in m.alarm_arns]
+            + [d.alarm.arn for d in fleet_drifts.values() if d.alarm is not None],
+            texts=eks_rows,
+        ),
+    )
 
 # ---------------------------------------------------------------------------------------------
 # Stack outputs

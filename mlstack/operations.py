@@ -224,13 +224,18 @@ IDENTITY_KEYS: tuple[tuple[str, ...], ...] = (
 )
 """Keys (paths into an element) that name the elements of a list (alarms, variants,
 containers, statements, dashboard widgets): elements are paired by them, not by position,
-when every element of both lists has a distinct one."""
+when every element of both lists has a distinct one. A dashboard's text widget, which has
+no title, is named by the first line of its Markdown."""
 
 
 def _named(item: dict[str, Any], key: tuple[str, ...]) -> Any:
+    found: Any = item
     for step in key:
-        item = item.get(step) if isinstance(item, dict) else None
-    return item
+        found = found.get(step) if isinstance(found, dict) else None
+    if found is None and key == ("properties", "title"):
+        markdown = _named(item, ("properties", "markdown"))
+        return markdown.split("\n", 1)[0] if isinstance(markdown, str) else None
+    return found
 
 
 def _identity(base: list[Any], head: list[Any]) -> tuple[str, ...] | None:

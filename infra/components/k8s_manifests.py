@@ -454,7 +454,14 @@ def _rate(metric: str, matchers: str) -> str:
 def analysis_query(metric: RollbackMetric, namespace: str) -> str:
     """PromQL for one rollback metric over the canary's pods, in the unit of its threshold
     (milliseconds or percent of invocations). No traffic reads as 0, not as a failure."""
-    pods = f'namespace="{namespace}",rollouts_pod_template_hash="{{{{args.{CANARY_HASH_ARG}}}}}"'
+    canary = f'rollouts_pod_template_hash="{{{{args.{CANARY_HASH_ARG}}}}}"'
+    return serving_query(metric, f'namespace="{namespace}",{canary}')
+
+
+def serving_query(metric: RollbackMetric, pods: str) -> str:
+    """PromQL for one serving metric over the pods the label matchers ``pods`` select (e.g.
+    ``namespace="churn"``), in the unit of a rollback threshold: milliseconds or percent
+    of invocations. No traffic reads as 0."""
     invocations = f'{pods},route="/invocations"'
     total = _rate("serving_requests_total", invocations)
     if metric is RollbackMetric.LATENCY_P99:
@@ -475,6 +482,39 @@ def analysis_query(metric: RollbackMetric, namespace: str) -> str:
         value = f"100 * ({errors} or vector(0)) / {total}"
     # NaN (0/0, an empty histogram) fails ">= 0" and falls through to 0.
     return f"({value} >= 0) or vector(0)"
+
+
+def dashboard_markdown(
+    model: str, namespace: str, app_name: str, prometheus_address: str, argo_rollout: bool
+) -> str:
+    """The dashboard row of a model served on EKS: its metrics are in Prometheus, not
+    CloudWatch, so the row says where and gives the queries (the rollback checks' own, over
+    every pod of the namespace) and the command that shows the rollout."""
+    pods = f'namespace="{namespace}"'
+    requests = _rate("serving_requests_total", f'{pods},route="/invocations"')
+    status = (
+        f"kubectl argo rollouts get rollout {app_name} -n {namespace}"
+        if argo_rollout
+        else f"kubectl rollout status deployment/{app_name} -n {namespace}"
+    )
+    rows = [
+        ("invocations per second", requests),
+        ("5xx, % of invocations", serving_query(RollbackMetric.ERRORS_5XX, pods)),
+        ("latency p99, ms", serving_query(RollbackMetric.LATENCY_P99, pods)),
+    ]
+    return "\n".join(
+        [
+            f"### {model} on EKS",
+            f"Namespace `{namespace}`, workload `{app_name}`. Its metrics are in Prometheus "
+            f"({prometheus_address}), not CloudWatch.",
+            "",
+            "| metric | PromQL |",
+            "|---|---|",
+            *(f"| {label} | `{query}` |" for label, query in rows),
+            "",
+            f"Rollout: `{status}`",
+        ]
+    )
 
 
 def analysis_template_spec(

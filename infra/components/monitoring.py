@@ -188,6 +188,21 @@ class DashboardVariant:
     row (give them on one row of the model). Default none: no widget."""
 
 
+@dataclass(frozen=True)
+class DashboardText:
+    """A model whose metrics CloudWatch does not have (served on EKS: they are in
+    Prometheus): a row of Markdown saying where they are and how to read them."""
+
+    markdown: str
+    model: str | None = None
+    """The model this row serves; names the loop alarms' widget. Default none."""
+    loop_alarm_arns: Sequence[pulumi.Input[str]] = ()
+    """The model's loop alarms, shown right under this row. Default none: no widget."""
+
+
+TEXT_HEIGHT = 6
+"""Grid rows of a text row: a heading, a line, a three-query table and a command."""
+
 LOOP_ALARMS_HEIGHT = 2
 """Grid rows of a model's loop alarms widget: one line of alarm states (a model has at most
 three loop alarms)."""
@@ -197,11 +212,32 @@ def dashboard_body(
     region: pulumi.Input[str],
     variants: Sequence[DashboardVariant],
     alarm_arns: Sequence[pulumi.Input[str]],
+    texts: Sequence[DashboardText] = (),
 ) -> pulumi.Output[str]:
-    """The dashboard JSON: one row of graphs per variant, under a model's row the states of
-    its loop alarms when it has any, then the states of ``alarm_arns``."""
+    """The dashboard JSON: one row of graphs per variant, then one row per text; under a
+    model's row the states of its loop alarms when it has any; then the states of
+    ``alarm_arns``."""
     widgets: list[dict[str, Any]] = []
     y = 0
+
+    def loop_alarms(model: str, arns: Sequence[pulumi.Input[str]]) -> None:
+        nonlocal y
+        widgets.append(
+            {
+                "type": "alarm",
+                "x": 0,
+                "y": y,
+                "width": 24,
+                "height": LOOP_ALARMS_HEIGHT,
+                "properties": {
+                    "title": f"{model}: batch and model monitor alarms",
+                    "alarms": list(arns),
+                    "sortBy": "stateUpdatedTimestamp",
+                    "states": [],
+                },
+            }
+        )
+        y += LOOP_ALARMS_HEIGHT
 
     def graph(title: str, metrics: list[list[Any]], x: int, **props: Any) -> dict[str, Any]:
         return {
@@ -270,22 +306,21 @@ def dashboard_body(
             )
         y += 6
         if v.loop_alarm_arns:
-            widgets.append(
-                {
-                    "type": "alarm",
-                    "x": 0,
-                    "y": y,
-                    "width": 24,
-                    "height": LOOP_ALARMS_HEIGHT,
-                    "properties": {
-                        "title": f"{v.model or label}: batch and model monitor alarms",
-                        "alarms": list(v.loop_alarm_arns),
-                        "sortBy": "stateUpdatedTimestamp",
-                        "states": [],
-                    },
-                }
-            )
-            y += LOOP_ALARMS_HEIGHT
+            loop_alarms(v.model or label, v.loop_alarm_arns)
+    for text in texts:
+        widgets.append(
+            {
+                "type": "text",
+                "x": 0,
+                "y": y,
+                "width": 24,
+                "height": TEXT_HEIGHT,
+                "properties": {"markdown": text.markdown},
+            }
+        )
+        y += TEXT_HEIGHT
+        if text.loop_alarm_arns:
+            loop_alarms(text.model or "model", text.loop_alarm_arns)
     widgets.append(
         {
             "type": "alarm",
@@ -314,26 +349,32 @@ class DashboardArgs:
     """Variants to graph."""
     alarm_arns: Sequence[pulumi.Input[str]] = ()
     """Alarms whose state the dashboard shows (at most 100 per widget). Default none."""
+    texts: Sequence[DashboardText] = ()
+    """Rows of text after the graphs: models served outside CloudWatch. Default none."""
 
 
 class Dashboard(pulumi.ComponentResource):
     """One CloudWatch dashboard for the stack. Outputs: ``dashboard_name``.
 
-    Raises :class:`ResourceError` without variants to graph.
+    Raises :class:`ResourceError` without a variant to graph or a row of text.
     """
 
     def __init__(
         self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlstack:monitoring:Dashboard", name, None, opts)
-        if not args.variants:
-            raise ResourceError("DashboardArgs: at least one variant to graph", self)
+        if not args.variants and not args.texts:
+            raise ResourceError(
+                "DashboardArgs: at least one variant to graph or one row of text", self
+            )
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
         variants = list(args.variants)
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=args.dashboard_name,
-            dashboard_body=dashboard_body(region.region, variants, args.alarm_arns[:100]),
+            dashboard_body=dashboard_body(
+                region.region, variants, args.alarm_arns[:100], args.texts
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"dashboard_name": self.dashboard.dashboard_name})

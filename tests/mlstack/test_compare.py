@@ -48,22 +48,28 @@ def test_list_positions_sort_numerically() -> None:
 
 def test_alarms_in_a_list_pair_by_name_not_position(comparison: StackComparison) -> None:
     (dashboard,) = [r for r in comparison.resources if r.type.endswith(":Dashboard")]
-    states = [i for i in dashboard.inputs if i.path.startswith("dashboardBody.widgets[4].prop")]
+    states = [i for i in dashboard.inputs if i.path.startswith("dashboardBody.widgets[5].prop")]
     (added,) = states
     assert added.base is None and added.head.endswith("-AllTraffic-no-traffic")
-    assert added.path == "dashboardBody.widgets[4].properties.alarms[11]"
+    assert added.path == "dashboardBody.widgets[5].properties.alarms[11]"
 
 
 def test_dashboard_widgets_pair_by_title(comparison: StackComparison) -> None:
-    """Production's loop alarms widget, under its model's row, is one addition: the widgets
-    after it pair with staging's by title, not by position."""
+    """Production's loop alarms widget, under its model's row, and its EKS row (a text
+    widget, named by its heading) are two additions: the widgets after them pair with
+    staging's by title, not by position."""
     (dashboard,) = [r for r in comparison.resources if r.type.endswith(":Dashboard")]
-    loop = [i for i in dashboard.inputs if i.path.startswith("dashboardBody.widgets[3].")]
-    assert loop and all(i.base is None for i in loop)
-    others = {i.path for i in dashboard.inputs} - {i.path for i in loop}
+    added = [
+        i
+        for i in dashboard.inputs
+        if i.path.startswith(("dashboardBody.widgets[3].", "dashboardBody.widgets[4]."))
+    ]
+    assert added and all(i.base is None for i in added)
+    assert any(i.path == "dashboardBody.widgets[4].properties.markdown" for i in added)
+    others = {i.path for i in dashboard.inputs} - {i.path for i in added}
     assert others == {
-        "dashboardBody.widgets[4].properties.alarms[11]",
-        "dashboardBody.widgets[4].y",
+        "dashboardBody.widgets[5].properties.alarms[11]",
+        "dashboardBody.widgets[5].y",
     }
 
 

@@ -113,7 +113,7 @@ def test_dashboard_graphs_variants_and_alarm_states(
     text = json.dumps(body)
     for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization"):
         assert metric in text
-    (states,) = [w for w in body["widgets"] if w["properties"]["title"] == "alarm states"]
+    (states,) = [w for w in body["widgets"] if w["properties"].get("title") == "alarm states"]
     # Every endpoint alarm; a model's loop alarms (batch, quality, attribution) are its own.
     endpoint_alarms = [a for a in plan.of_type(ALARM) if not _in_loop(a)]
     assert len(states["properties"]["alarms"]) == len(endpoint_alarms)
@@ -137,7 +137,9 @@ def test_a_models_loop_alarms_sit_under_its_row_only_when_it_has_them(
     body = json.loads(only(plan, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     widgets = body["widgets"]
     loop_names = sorted(a.inputs["name"] for a in plan.of_type(ALARM) if _in_loop(a))
-    loop_widgets = [w for w in widgets if w["properties"]["title"].endswith("monitor alarms")]
+    loop_widgets = [
+        w for w in widgets if w["properties"].get("title", "").endswith("monitor alarms")
+    ]
     if stack == "staging":
         assert loop_names == [] and loop_widgets == []
         return
@@ -154,8 +156,44 @@ def test_a_models_loop_alarms_sit_under_its_row_only_when_it_has_them(
     row = [w for w in widgets if w["type"] == "metric"]
     assert {w["y"] for w in row} == {0}
     assert widget["y"] == 6 and (widget["x"], widget["width"]) == (0, 24)
-    states = next(w for w in widgets if w["properties"]["title"] == "alarm states")
-    assert states["y"] == widget["y"] + widget["height"], "stacked, no overlap"
+    states = next(w for w in widgets if w["properties"].get("title") == "alarm states")
+    assert states["y"] == max(w["y"] + w["height"] for w in widgets if w is not states)
+    cells = [(w["x"] + dx, w["y"] + dy) for w in widgets
+             for dx in range(w["width"]) for dy in range(w["height"])]  # fmt: skip
+    assert len(cells) == len(set(cells)), "stacked, no overlap"
+
+
+def _eks_models(plan: Plan) -> dict[str, str]:
+    """Each EKS-served model's Rollout or Deployment: namespace -> the analysis template's
+    p99 query (the rollback check's PromQL), as planned."""
+    out = {}
+    for template in plan.of_type("kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"):
+        namespace = template.inputs["metadata"]["namespace"]
+        metrics = {m["name"]: m for m in template.inputs["spec"]["metrics"]}
+        out[namespace] = metrics["latency-p99"]["provider"]["prometheus"]["query"]
+    return out
+
+
+@pytest.mark.parametrize("stack", ["production", "platform"])
+def test_each_model_on_eks_has_a_row_saying_where_its_metrics_are(
+    shipped_plans: dict[str, Plan], platform_plan: Plan, stack: str
+) -> None:
+    """CloudWatch has no metrics of the EKS path: each EKS model's row is text naming its
+    namespace, Prometheus and the queries its rollback checks run (over every pod, not the
+    canary's), and the command that shows its rollout."""
+    plan = platform_plan if stack == "platform" else shipped_plans[stack]
+    body = json.loads(only(plan, "aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    texts = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    canary_queries = _eks_models(plan)
+    assert canary_queries, "the stack serves a model on EKS"
+    assert len(texts) == len(canary_queries)
+    for namespace, canary_query in canary_queries.items():
+        (text,) = [t for t in texts if f"Namespace `{namespace}`" in t]
+        assert "prometheus-server.monitoring.svc.cluster.local" in text
+        assert f"kubectl argo rollouts get rollout model-server -n {namespace}" in text
+        every_pod = canary_query.replace(',rollouts_pod_template_hash="{{args.canary-hash}}"', "")
+        assert every_pod != canary_query
+        assert f"| latency p99, ms | `{every_pod}` |" in text
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -25,8 +25,11 @@ from infra.components.endpoint import (
 )
 from infra.components.errors import ResourceError
 from infra.components.monitoring import (
+    LOOP_ALARMS_HEIGHT,
+    TEXT_HEIGHT,
     Dashboard,
     DashboardArgs,
+    DashboardText,
     DashboardVariant,
     Monitoring,
     MonitoringArgs,
@@ -164,8 +167,38 @@ def test_dashboard_puts_loop_alarms_under_their_models_row_only(declare: Declare
 
 def test_dashboard_rejects_no_variants(declare: Declare) -> None:
     args = DashboardArgs(dashboard_name="mlstack-test", variants=[])
-    with pytest.raises(ResourceError, match="at least one variant"):
+    with pytest.raises(ResourceError, match="at least one variant to graph or one row of text"):
         declare(lambda: Dashboard("dashboard", args))
+
+
+def test_dashboard_text_rows_follow_the_graphs_with_their_loop_alarms(declare: Declare) -> None:
+    loop = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:ranking-batch-failed"]
+    args = DashboardArgs(
+        dashboard_name="mlstack-test",
+        variants=[DashboardVariant("churn", "AllTraffic", model="churn")],
+        alarm_arns=["arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"],
+        texts=[
+            DashboardText("### ranking on EKS", model="ranking", loop_alarm_arns=loop),
+            DashboardText("### churn on EKS", model="churn"),
+        ],
+    )
+    declared = declare(lambda: Dashboard("dashboard", args))
+    widgets = json.loads(
+        declared.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
+    )["widgets"]
+    rows = [(w["type"], w["y"], w["properties"].get("markdown") or w["properties"].get("title"))
+            for w in widgets if w["type"] != "metric"]  # fmt: skip
+    assert rows == [
+        ("text", 6, "### ranking on EKS"),
+        ("alarm", 6 + TEXT_HEIGHT, "ranking: batch and model monitor alarms"),
+        ("text", 6 + TEXT_HEIGHT + LOOP_ALARMS_HEIGHT, "### churn on EKS"),
+        ("alarm", 6 + 2 * TEXT_HEIGHT + LOOP_ALARMS_HEIGHT, "alarm states"),
+    ]
+    # Text alone makes a dashboard (a stack serving only on EKS).
+    only_text = DashboardArgs(dashboard_name="t", variants=[], texts=args.texts[:1])
+    assert declare(lambda: Dashboard("text-only", only_text)).one(
+        "aws:cloudwatch/dashboard:Dashboard"
+    )
 
 
 # -- endpoint -------------------------------------------------------------------------------
