@@ -17,14 +17,17 @@ if not __package__:
 
 import pulumi
 import pulumi_aws as aws
+import yaml
 
-from infra.components.github_access import GitHubAccess, GitHubAccessArgs
+from infra.components.github_access import DeployPermissions, GitHubAccess, GitHubAccessArgs
 from mlstack.pipelines.scripts import stack_scripts
 
 PROJECT = "mlstack-bootstrap"
 ROOT = Path(__file__).resolve().parent.parent
 """The kit's checkout, whose stack files and pipeline definitions scope the release roles."""
 REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
+DEPLOY_PERMISSIONS = Path(__file__).resolve().parent / "deploy_permissions.yaml"
+"""Per resource type the stacks declare, what the deploy roles may do and on which ARNs."""
 ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 
 
@@ -69,6 +72,9 @@ access = GitHubAccess(
         max_session_seconds=3600,
         tags={"mlstack:stack": pulumi.get_stack(), "owner": "platform"},
         release_prefixes=_release_prefixes(deploy_environments),
+        deploy_permissions=DeployPermissions.from_mapping(
+            yaml.safe_load(DEPLOY_PERMISSIONS.read_text(encoding="utf-8"))
+        ),
     ),
 )
 

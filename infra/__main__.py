@@ -101,6 +101,10 @@ capture_prefixes = sorted(
         if config.fleets[f].data_capture.enabled
     }
 )
+# Only the stack's release role uploads the step scripts its retraining pipelines run.
+code_prefixes = sorted(
+    {m.view.model.retraining.code_prefix for m in served_models if m.view.model.retraining.enabled}
+)
 # Approval notices of retraining pipelines publish to the encrypted alert topic.
 eventbridge_publishes = needs_eventbridge_topic_access([m.view.model for m in served_models])
 registry = Registry(
@@ -117,6 +121,8 @@ registry = Registry(
         model_writer_arns=tuple(config.registry.model_writer_arns),
         capture_prefixes=capture_prefixes,
         capture_writer_arns=capture_writer_arns,
+        code_prefixes=code_prefixes,
+        code_writer_arns=tuple(config.registry.code_writer_arns),
         eventbridge_publishes=eventbridge_publishes,
         tags=tags,
     ),

@@ -16,8 +16,10 @@ role, so who may write there decides what the pipelines run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -76,18 +78,127 @@ exactly one character where ``*`` would match any run, including ``/`` and so ot
 deeper keys; the only other names it admits are buckets of a shorter ``registry-artifacts-``
 name holding the same code prefix one directory down, which the kit never creates."""
 
-DEPLOY_SERVICES = (
-    "application-autoscaling",
-    "cloudwatch",
-    "ecr",
-    "eks",
-    "kms",
-    "logs",
-    "s3",
-    "sagemaker",
-    "sns",
-)
-"""Services whose resources the kit creates and names with its prefix."""
+
+@dataclass(frozen=True)
+class DeployPermissions:
+    """What ``pulumi up`` of a stack calls AWS for, per resource type, and how each type's
+    resources are recognised as the stack's (``bootstrap/deploy_permissions.yaml`` holds the
+    data and its sources; :meth:`from_mapping` takes it as parsed)."""
+
+    tag_key: str
+    tag_scoped_resources: Mapping[str, str]
+    managed_policies: Sequence[str]
+    service_linked_roles: Sequence[str]
+    reads: Sequence[str]
+    types: Mapping[str, Mapping[str, Any]]
+    outside_iam: Sequence[str]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> DeployPermissions:
+        """From the parsed document."""
+        return cls(
+            tag_key=data["tag_key"],
+            tag_scoped_resources=data["tag_scoped_resources"],
+            managed_policies=data["managed_policies"],
+            service_linked_roles=data["service_linked_roles"],
+            reads=data["reads"],
+            types=data["types"],
+            outside_iam=data["outside_iam"],
+        )
+
+
+def _actions(spec: Mapping[str, Any], *keys: str) -> set[str]:
+    return {action for key in keys for action in spec.get(key, ())}
+
+
+def deploy_policy_document(
+    permissions: DeployPermissions,
+    stack: str,
+    partition: str,
+    account_id: str,
+    protected_arns: Sequence[str],
+) -> dict[str, Any]:
+    """The deploy role's policy for ``stack``: each resource type's actions on the stack's
+    resources only (by the stack's tag, or by the names the program gives them), roles passed
+    only to the services that take them, and nothing at all on ``protected_arns`` (the
+    bootstrap's own roles and OIDC provider)."""
+
+    def fill(pattern: str) -> str:
+        return pattern.format(partition=partition, account=account_id, stack=stack)
+
+    tag = permissions.tag_key
+    types = permissions.types.values()
+    tagged = [s for s in types if s["scope"] == "tag"]
+    services = sorted({a.split(":", 1)[0] for s in tagged for a in _actions(s, "create", "manage")})
+    tagged_arns = [fill(permissions.tag_scoped_resources[service]) for service in services]
+    named: dict[tuple[str, ...], set[str]] = {}
+    for spec in types:
+        if spec["scope"] != "tag":
+            patterns = tuple(fill(p) for p in spec["scope"])
+            named.setdefault(patterns, set()).update(_actions(spec, "create", "manage"))
+    roles = fill(permissions.tag_scoped_resources["iam"])
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "CreateWithTheStackTag",
+            "Effect": "Allow",
+            "Action": sorted(set().union(*(_actions(s, "create") for s in tagged))),
+            "Resource": tagged_arns,
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
+        },
+        {
+            "Sid": "ManageWhatCarriesTheStackTag",
+            "Effect": "Allow",
+            "Action": sorted(set().union(*(_actions(s, "manage") for s in tagged))),
+            "Resource": tagged_arns,
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{tag}": stack}},
+        },
+        {
+            "Sid": "CreateUnaddressedWithTheStackTag",
+            "Effect": "Allow",
+            "Action": sorted(set().union(*(_actions(s, "create_anywhere") for s in types))),
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
+        },
+        # Actions that support no resource type (Cloud Control's, Application Auto Scaling's
+        # registration): the service calls they make are judged by the statements above.
+        {
+            "Sid": "UnaddressedCalls",
+            "Effect": "Allow",
+            "Action": sorted(set().union(*(_actions(s, "anywhere") for s in types))),
+            "Resource": "*",
+        },
+    ]
+    for index, (patterns, actions) in enumerate(sorted(named.items())):
+        statements.append(
+            {
+                "Sid": f"ManageByName{index}",
+                "Effect": "Allow",
+                "Action": sorted(actions),
+                "Resource": list(patterns),
+            }
+        )
+    statements += [
+        {"Sid": "AttachOnlyTheKitsManagedPolicies", "Effect": "Allow",
+         "Action": sorted(set().union(*(_actions(s, "attach") for s in types))),
+         "Resource": roles,
+         "Condition": {
+             "StringEquals": {f"aws:ResourceTag/{tag}": stack},
+             "ArnEquals": {"iam:PolicyARN": [fill(p) for p in permissions.managed_policies]}}},
+        {"Sid": "PassTheStacksRolesToTheirServices", "Effect": "Allow",
+         "Action": "iam:PassRole", "Resource": roles,
+         "Condition": {"StringEquals": {
+             f"aws:ResourceTag/{tag}": stack,
+             "iam:PassedToService": sorted({s["passes"]["to"] for s in types if "passes" in s})}}},
+        {"Sid": "ServiceLinkedRoles", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+         "Resource": fill("arn:{partition}:iam::{account}:role/aws-service-role/*"),
+         "Condition": {"StringEquals": {
+             "iam:AWSServiceName": list(permissions.service_linked_roles)}}},
+        {"Sid": "ReadEverything", "Effect": "Allow",
+         "Action": sorted({*PREVIEW_ACTIONS, *permissions.reads}), "Resource": "*"},
+        {"Sid": "NeverTheBootstrapsOwnAccess", "Effect": "Deny", "Action": "iam:*",
+         "Resource": sorted(protected_arns)},
+    ]  # fmt: skip
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 @dataclass
@@ -107,6 +218,9 @@ class GitHubAccessArgs:
     max_session_seconds: int
     """Longest session a role grants, in seconds (3600-43200)."""
     tags: dict[str, str]
+    deploy_permissions: DeployPermissions | None = None
+    """What the deploy roles may do (``bootstrap/deploy_permissions.yaml``). Default None:
+    the deploy roles may only read, as the preview role."""
     release_prefixes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Per deploy environment, the key prefixes (no trailing slash) its release role may write
     step scripts under: the code prefixes of the pipeline definitions of the stack of the same
@@ -141,7 +255,7 @@ class GitHubAccess(pulumi.ComponentResource):
         )
         self.deploy_roles = {
             environment: self._role(
-                f"{name}-deploy-{environment}", environment, self._deploy_policy()
+                f"{name}-deploy-{environment}", environment, self._deploy_policy(environment)
             )
             for environment in args.deploy_environments
         }
@@ -202,51 +316,33 @@ class GitHubAccess(pulumi.ComponentResource):
             }
         )  # fmt: skip
 
-    def _deploy_policy(self) -> pulumi.Output[str]:
-        """Manage the kit's resources (named with its prefix or tagged with its stack tag)."""
+    def _deploy_policy(self, environment: str) -> pulumi.Output[str]:
+        """Manage the resources of the stack named ``environment`` (see
+        :func:`deploy_policy_document`); only read without ``deploy_permissions``."""
         args = self._args
-        prefixed = [
-            pulumi.Output.format(
-                "arn:{0}:{1}:*:{2}:*{3}*", args.partition, service, args.account_id, KIT_PREFIX
-            )
-            for service in DEPLOY_SERVICES
-            if service != "s3"
+        permissions = args.deploy_permissions
+        if permissions is None:
+            return self._preview_policy()
+        names = [self._role_name(args.preview_environment)] + [
+            self._role_name(e, suffix)
+            for e in args.deploy_environments
+            for suffix in ("", "-release")
         ]
-        prefixed.append(pulumi.Output.format("arn:{0}:s3:::{1}*", args.partition, KIT_PREFIX))
-        roles = pulumi.Output.format(
-            "arn:{0}:iam::{1}:role/{2}*", args.partition, args.account_id, KIT_PREFIX
-        )
-        return pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Sid": "KitResources", "Effect": "Allow",
-                     "Action": [f"{service}:*" for service in DEPLOY_SERVICES],
-                     "Resource": prefixed},
-                    {"Sid": "KitNetworkByTag", "Effect": "Allow", "Action": "ec2:*",
-                     "Resource": "*",
-                     "Condition": {"StringLike": {"aws:ResourceTag/mlstack:stack": "*"}}},
-                    {"Sid": "TagNewNetworkResources", "Effect": "Allow", "Action": "ec2:Create*",
-                     "Resource": "*",
-                     "Condition": {"StringLike": {"aws:RequestTag/mlstack:stack": "*"}}},
-                    {"Sid": "KitRoles", "Effect": "Allow",
-                     "Action": ["iam:CreateRole", "iam:DeleteRole", "iam:GetRole",
-                                "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:GetRolePolicy",
-                                "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole",
-                                "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole",
-                                "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-                                "iam:ListInstanceProfilesForRole",
-                                "iam:CreateOpenIDConnectProvider",
-                                "iam:DeleteOpenIDConnectProvider",
-                                "iam:GetOpenIDConnectProvider",
-                                "iam:TagOpenIDConnectProvider"],
-                     "Resource": [roles, pulumi.Output.format(
-                         "arn:{0}:iam::{1}:oidc-provider/*", args.partition, args.account_id)]},
-                    {"Sid": "ReadEverything", "Effect": "Allow",
-                     "Action": list(PREVIEW_ACTIONS), "Resource": "*"},
-                ],
-            }
-        )  # fmt: skip
+
+        def document(resolved: list[str]) -> str:
+            partition, account = resolved
+            protected = [f"arn:{partition}:iam::{account}:role/{n}" for n in names] + [
+                f"arn:{partition}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
+            ]
+            return json.dumps(
+                deploy_policy_document(permissions, environment, partition, account, protected)
+            )
+
+        return pulumi.Output.all(args.partition, args.account_id).apply(document)
+
+    @staticmethod
+    def _role_name(environment: str, suffix: str = "") -> str:
+        return f"{KIT_PREFIX}-github-{environment}{suffix}"
 
     def _release_policy(self, prefixes: Sequence[str]) -> pulumi.Output[str] | None:
         """Put and read the step scripts under ``prefixes`` of a stack's artifacts bucket in
@@ -287,7 +383,7 @@ class GitHubAccess(pulumi.ComponentResource):
         inline = [aws.iam.RoleInlinePolicyArgs(name="scope", policy=policy)] if policy else []
         return aws.iam.Role(
             name,
-            name=f"{KIT_PREFIX}-github-{environment}{suffix}",
+            name=self._role_name(environment, suffix),
             description=f"GitHub Actions, {self._args.repository}, environment {environment}"
             + (" (uploads pipeline step scripts)" if suffix else ""),
             assume_role_policy=self._trust(environment),

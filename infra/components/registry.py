@@ -48,6 +48,11 @@ class RegistryArgs:
     capture_writer_arns: pulumi.Input[Sequence[str]]
     """The only principals that may write or delete under ``capture_prefixes`` (the SageMaker
     execution roles of the endpoints and fleets that capture); empty: none."""
+    code_prefixes: Sequence[str] = ()
+    """Key prefixes the retraining pipelines read step scripts from. Default none."""
+    code_writer_arns: Sequence[str] = ()
+    """The only principals that may write or delete under ``code_prefixes`` (the stack's
+    release role); empty: none."""
     eventbridge_publishes: bool = False
     """Let EventBridge rules of this account use the key (to publish to the encrypted alert
     topic, e.g. approval notices). Default false."""
@@ -196,10 +201,13 @@ def artifacts_bucket_policy(
     model_writer_arns: pulumi.Input[Sequence[str]],
     capture_prefixes: Sequence[str],
     capture_writer_arns: pulumi.Input[Sequence[str]],
+    code_prefixes: Sequence[str] = (),
+    code_writer_arns: Sequence[str] = (),
 ) -> pulumi.Output[str]:
     """The artifacts bucket's policy: deny every request without TLS; deny writing or
-    deleting model artifacts to all but ``model_writer_arns``, and captured traffic to all
-    but ``capture_writer_arns``, so nothing else can swap a file under a running stack."""
+    deleting model artifacts to all but ``model_writer_arns``, captured traffic to all but
+    ``capture_writer_arns``, and pipeline step scripts to all but ``code_writer_arns``, so
+    nothing else can swap a file under a running stack or what its pipelines run."""
     statements: list[Any] = [
         {
             "Sid": "DenyInsecureTransport",
@@ -221,6 +229,15 @@ def artifacts_bucket_policy(
                 bucket_arn,
                 capture_prefix,
                 capture_writer_arns,
+            )
+        )
+    for index, code_prefix in enumerate(sorted(set(code_prefixes))):
+        statements.append(
+            _deny_writes_but_by(
+                f"DenyCodeWritesButByCodeWriters{index}",
+                bucket_arn,
+                code_prefix,
+                sorted(code_writer_arns),
             )
         )
     return pulumi.Output.json_dumps(
@@ -383,6 +400,8 @@ class Registry(pulumi.ComponentResource):
                 list(args.model_writer_arns),
                 args.capture_prefixes,
                 args.capture_writer_arns,
+                args.code_prefixes,
+                args.code_writer_arns,
             ),
             opts=child,
         )

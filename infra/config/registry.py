@@ -33,3 +33,9 @@ class RegistryConfig(Section):
     """IAM roles or users (0-20) that publish model artifacts under modelPrefix (the release
     pipeline), in the stack's account (mlstack:accountId) when it is set. Default none:
     nobody may write there until a writer is listed."""
+    code_writer_arns: Annotated[list[IamPrincipalArn], Field(max_length=20)] = []
+    """IAM roles or users (0-20) that upload the retraining pipelines' step scripts under
+    each model's ``retraining.codePrefix`` (the stack's release role, an output of bootstrap/),
+    in the stack's account (mlstack:accountId) when it is set. The bucket policy denies object
+    writes there to every other principal, the deploy role included. Default none: nobody may
+    write step scripts until a writer is listed."""

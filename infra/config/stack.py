@@ -427,6 +427,14 @@ class StackConfig(Section):
                         f"a principal of account {self.account_id}: the stack's own release "
                         "pipeline publishes its models",
                     )
+            for index, arn in enumerate(self.registry.code_writer_arns):
+                if arn.split(":")[4] != self.account_id:
+                    yield FieldError(
+                        f"registry.codeWriterArns[{index}]",
+                        arn,
+                        f"a principal of account {self.account_id}: the stack's own release "
+                        "role uploads its step scripts",
+                    )
         if eks.enabled and serving.image_tag is None and serving.image_digest is None:
             yield FieldError(
                 "kubernetes.imageDigest", None, "pin the serving image: set imageDigest or imageTag"

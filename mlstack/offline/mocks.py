@@ -74,6 +74,12 @@ def _suffix(*parts: str) -> str:
     return hashlib.sha256("::".join(parts).encode()).hexdigest()[:7]
 
 
+def physical_name(type_token: str, name: str) -> str:
+    """The name the offline plan gives an auto-named resource: its logical name, a dash and
+    seven hex characters (as Pulumi's auto-naming appends seven random ones)."""
+    return f"{name}-{_suffix(type_token, name)}"
+
+
 # Property the provider fills with an auto-generated physical name, per resource type.
 AUTONAME_PROPERTY: dict[str, str] = {
     "aws:s3/bucket:Bucket": "bucket",
@@ -328,7 +334,7 @@ class OfflineMocks(Mocks):
         name (its ID, as CloudFormation's primary identifier is), type-specific outputs."""
         name_property = AUTONAME_PROPERTY.get(args.typ, "name")
         if not state.get(name_property):
-            state[name_property] = f"{args.name}-{_suffix(args.typ, args.name)}"
+            state[name_property] = physical_name(args.typ, args.name)
         arn = self._arn(args.typ, str(state[name_property]), str(state[name_property]))
         arn_property, outputs = AWS_NATIVE_OUTPUTS.get(args.typ, ("arn", {}))
         state.setdefault(arn_property, arn)
