@@ -201,3 +201,17 @@ def test_batch_transform_is_encrypted() -> None:
     assert arguments["ModelName"] == {"Get": "Parameters.ModelName"}
     assert arguments["TransformOutput"]["KmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
     assert arguments["TransformResources"]["VolumeKmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
+
+
+def test_bad_stack_files_are_reported_in_words_all_at_once(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def typo(config: dict[str, Any]) -> None:
+        config["mlstack:models"]["churn"]["retraning"] = {"enabled": True}
+
+    edit_stack_file(project_copy, "platform", typo)
+    exit_code = make_pipelines(["--project-dir", str(project_copy), "platform", "no-such-stack"])
+    assert exit_code == 2
+    err = capsys.readouterr().err
+    assert "mlstack:models.churn.retraning" in err and "no-such-stack" in err
+    assert "Traceback" not in err
