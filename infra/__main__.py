@@ -66,7 +66,13 @@ from infra.config.eks import NatMode
 from infra.config.rollout import ROLLING_DEFAULT_STEP_PERCENT
 from infra.config.sagemaker import EndpointMode
 from infra.config.stack import ServedModel
-from infra.loop import LoopPlatform, declare_model_loop, needs_eventbridge_topic_access
+from infra.loop import (
+    LoopModel,
+    LoopPlatform,
+    declare_model_loop,
+    needs_eventbridge_topic_access,
+    read_definitions,
+)
 from infra.rollout import compile_kubernetes_strategy, sagemaker_deployment
 
 # ---------------------------------------------------------------------------------------------
@@ -79,6 +85,17 @@ served_models = config.served_models()
 on_endpoints = [m for m in served_models if m.view.sagemaker.enabled and m.fleet is None]
 on_fleets = [m for m in served_models if m.view.sagemaker.enabled and m.fleet is not None]
 fleet_names = list(dict.fromkeys(m.fleet_name for m in on_fleets if m.fleet_name is not None))
+# Each model's loop, and its committed pipeline definitions: a missing one stops the program
+# here, before any resource is declared.
+loop_models = {
+    m.name: LoopModel(
+        m.loop_name,
+        m.view.model,
+        m.key_path("model"),
+    )
+    for m in served_models
+}
+pipeline_definitions = read_definitions(config.stack, list(loop_models.values()))
 # Looked up once: every ARN the components build is in the account's partition.
 partition = aws.get_partition_output().partition
 
@@ -450,9 +467,10 @@ for served in served_models:
     endpoint = sagemaker_model.endpoint if sagemaker_model is not None else None
     drift = sagemaker_model.drift if sagemaker_model is not None else None
     capture = served.view.sagemaker.data_capture
+    loop = loop_models[served.name]
     model_loops[served.name] = declare_model_loop(
-        served.loop_name,
-        served.view.model,
+        loop.name,
+        loop.settings,
         LoopPlatform(
             stack=config.stack,
             partition=partition,
@@ -469,6 +487,7 @@ for served in served_models:
             security_group_ids=security_group_ids,
             tags=served.tags,
         ),
+        pipeline_definitions[loop.name],
     )
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Per model, the retraining loop as plain data for the reviewer summary: the pipelines, what
-starts them, the batch schedule and the monitors. Reads only resolved config; no Pulumi."""
+starts them, the batch schedule and the monitors (data drift, model quality, explainability).
+Reads only resolved config; no Pulumi."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from infra.config.model import ModelConfig
 from infra.config.models import ModelSettings
+from infra.config.monitoring import DriftConfig
 
 DRIFT_TRIGGER = "data-drift alarm OK -> ALARM"
 MANUAL_TRIGGER = "mlstack pipeline start"
@@ -29,11 +31,14 @@ def loop_summary(
 ) -> dict[str, Any]:
     """The loop of one model: ``{"model", "retraining", "batch", "monitors"}``.
 
-    ``resolved_model_settings`` is the model's resolved settings (its entry in the
-    ``models`` of a plan's resolved config, ``mlstack:model``, or a :class:`ModelConfig`);
-    ``model`` the name its loop goes by (pipeline names derive from it:
-    :func:`infra.config.models.loop_name`). ``retraining`` and ``batch`` are None when
-    off; ``monitors`` lists the enabled model-quality and explainability monitors.
+    ``resolved_model_settings`` is the model's resolved settings: its entry in the ``models``
+    of a plan's resolved config (every stack's, a single-model stack's too), a
+    :class:`ModelSettings`, or ``mlstack:model`` / a :class:`ModelConfig` (which hold no
+    ``drift`` section: no data-drift monitor is listed for them); ``model`` the name its loop
+    goes by (pipeline names derive from it: :func:`infra.config.models.loop_name`).
+    ``retraining`` and ``batch`` are None when off; ``monitors`` lists the enabled monitors:
+    data drift (the model's ``drift``, whose alarm starts retraining), model quality,
+    explainability.
     """
     settings = _settings(resolved_model_settings)
     retraining: dict[str, Any] | None = None
@@ -67,6 +72,17 @@ def loop_summary(
             "alarm": "batch run failed",
         }
     monitors: list[dict[str, Any]] = []
+    drift: DriftConfig | None = getattr(settings, "drift", None)
+    if drift is not None and drift.enabled:
+        monitors.append(
+            {
+                "kind": "data-drift",
+                "schedule": HOURLY,
+                "features": list(drift.watched_features),
+                "alarm": f"baseline drift > {drift.drift_threshold:g} on "
+                + ", ".join(drift.watched_features),
+            }
+        )
     quality = settings.quality_monitoring
     if quality.enabled:
         monitors.append(

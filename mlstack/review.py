@@ -145,10 +145,7 @@ def stack_models(config: dict[str, Any], *, single_as_one: bool = False) -> list
     if not many_models(config):
         if not single_as_one:
             return None
-        name = single_model_name(config)
-        entry = (config.get("models") or {}).get(name)
-        settings = entry if isinstance(entry, dict) else section(config, "model")
-        return [StackModel(name, settings, config)]
+        return [StackModel(single_model_name(config), single_model_settings(config), config)]
     out = []
     eks = section(config, "eks")
     shared = section(config, "kubernetes")
@@ -182,6 +179,17 @@ def single_model_name(config: dict[str, Any]) -> str:
     if isinstance(models, dict) and len(models) == 1:
         return str(next(iter(models)))
     return _package_group(config)
+
+
+def single_model_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a single-model stack's model, shaped as an entry of ``models``: that
+    entry of the resolved config; for plans made before that key, ``mlstack:model`` with the
+    stack's ``mlstack:monitoring.drift`` (the model's data-drift schedule)."""
+    entry = (config.get("models") or {}).get(single_model_name(config))
+    if isinstance(entry, dict):
+        return entry
+    drift = section(config, "monitoring").get("drift")
+    return {**section(config, "model"), **({"drift": drift} if isinstance(drift, dict) else {})}
 
 
 @dataclass(frozen=True)
@@ -727,7 +735,7 @@ def _single_model(config: dict[str, Any], region: str) -> tuple[ModelSummary, Co
         paths=paths,
         timeline=rollout if paths else None,
         rollback_alarms=_rollback_alarms(policy),
-        loop=_loop(section(config, "model"), group),
+        loop=_loop(single_model_settings(config), group),
         cost=cost,
     )
     return model, cost

@@ -7,6 +7,7 @@ to its model, and `render-k8s` writing each model's objects in its own folder.""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,15 @@ from mlstack.checks import evaluate
 from mlstack.cli.app import app
 from mlstack.diff_data import replacement
 from mlstack.offline.plan import Plan
+from mlstack.project import PROJECT_ROOT
 
 STACK = "platform"
 MODELS = {"churn", "ranking", "language-id", "sentiment"}
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 COMPONENT = "aws-native:sagemaker:InferenceComponent"
+PIPELINE = "aws:sagemaker/pipeline:Pipeline"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+PIPELINES = PROJECT_ROOT / "stacks" / "pipelines"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +57,42 @@ def test_four_models_in_their_shapes(plan: Plan) -> None:
         assert component.provider and "pulumi:providers:aws-native" in component.provider
     rollouts = [r for r in plan.resources if r.type.endswith(":Rollout")]
     assert [r.inputs["metadata"]["namespace"] for r in rollouts] == ["ranking"]
+
+
+def test_churn_has_its_own_loop(plan: Plan) -> None:
+    """churn retrains (on a schedule and on its own drift alarm) and scores nightly; no other
+    model declares a pipeline."""
+    by_name = {r.name: r for r in plan.resources}
+    pipelines = {r.inputs["pipelineName"]: r for r in plan.of_type(PIPELINE)}
+    assert set(pipelines) == {"churn-retraining", "churn-batch"}
+    for name, file in (
+        ("churn-retraining", "platform-churn"),
+        ("churn-batch", "platform-churn-batch"),
+    ):
+        definition = json.loads(pipelines[name].inputs["pipelineDefinition"])
+        committed = json.loads((PIPELINES / f"{file}.json").read_text())
+        assert definition["Steps"] == committed["Steps"], name
+        assert pipelines[name].inputs["tags"]["mlstack:model"] == "churn"
+    schedules = {r.name: r.inputs for r in plan.of_type(SCHEDULE)}
+    assert {
+        n: (s["scheduleExpression"], s["target"]["arn"].rsplit(":", 1)[1])
+        for n, s in schedules.items()
+    } == {
+        "churn-retraining-schedule": ("cron(0 3 ? * SUN *)", "pipeline/churn-retraining"),
+        "churn-batch-schedule": ("cron(0 2 * * ? *)", "pipeline/churn-batch"),
+    }
+    # Retraining starts when churn's own data-drift alarm goes from OK to ALARM.
+    drift = json.loads(by_name["churn-retraining-drift"].inputs["eventPattern"])
+    (alarm,) = drift["resources"]
+    assert alarm.endswith(":alarm:mlstack-platform-churn-data-drift")
+    assert drift["detail"]["state"] == {"value": ["ALARM"]}
+    start = by_name["churn-retraining-drift-start"].inputs
+    assert start["arn"].endswith(":pipeline/churn-retraining")
+    approval = json.loads(by_name["churn-retraining-approval"].inputs["eventPattern"])
+    assert approval["detail"]["ModelPackageGroupName"] == ["churn-classifier"]
+    owners = models_by_urn(plan.to_json())
+    loop = [r for n, r in by_name.items() if n.startswith(("churn-retraining", "churn-batch"))]
+    assert {owners[r.urn] for r in loop} == {"churn"}
 
 
 def test_alarm_names_are_per_model(plan: Plan) -> None:
@@ -109,7 +150,6 @@ def test_the_stack_file_is_commented_documented_and_matches_the_schema() -> None
     import yaml
 
     from infra.config.reference import MODELINE, reference_rows, stack_file_schema
-    from mlstack.project import PROJECT_ROOT
 
     text = (PROJECT_ROOT / "stacks" / f"Pulumi.{STACK}.yaml").read_text()
     assert text.splitlines()[0] == MODELINE
@@ -126,18 +166,22 @@ def test_the_stack_file_is_commented_documented_and_matches_the_schema() -> None
     ]
     assert not uncommented
 
+    rows = list(reference_rows())
+    documented = {key for key, *_ in rows}
+    maps = {key for key, kind, *_ in rows if kind.startswith("map of")}
+
+    def documented_as(key: str) -> str:
+        key = re.sub(r"^mlstack:(models|fleets)\.[a-z0-9-]+", r"mlstack:\1.<name>", key)
+        return re.sub(r"^mlstack:modelDefaults", "mlstack:models.<name>", key)
+
     def keys(prefix: str, value: object) -> set[str]:
-        if isinstance(value, dict):
+        # A documented map (tags, hyperparameters) is one key: its entries are the user's.
+        if isinstance(value, dict) and documented_as(prefix) not in maps:
             return {k for name, v in value.items() for k in keys(f"{prefix}.{name}", v)}
         if isinstance(value, list) and value and isinstance(value[0], dict):
             return {k for item in value for k in keys(f"{prefix}[]", item)}
-        return {prefix}
+        return {documented_as(prefix)}
 
-    used = set()
-    for key, value in doc["config"].items():
-        for leaf in keys(key, value) if key != "mlstack:tags" else {key}:
-            leaf = re.sub(r"^mlstack:(models|fleets)\.[a-z0-9-]+", r"mlstack:\1.<name>", leaf)
-            used.add(re.sub(r"^mlstack:modelDefaults", "mlstack:models.<name>", leaf))
-    documented = {key for key, *_ in reference_rows()}
+    used = {leaf for key, value in doc["config"].items() for leaf in keys(key, value)}
     assert {"mlstack:models.<name>.fleet.cpuCores", "mlstack:modelDefaults"} <= documented
     assert used - documented == set()

@@ -89,3 +89,17 @@ class ModelConfig(Section):
     @property
     def has_source(self) -> bool:
         return self.package_version is not None or self.image_uri is not None
+
+    @property
+    def pipeline_kinds(self) -> tuple[str, ...]:
+        """The SageMaker pipelines the model declares, retraining first: ``retraining`` and
+        ``batch`` when enabled (each from its definition file,
+        :func:`infra.config.retraining.definition_file`, and named ``<loop name>-<kind>``)."""
+        return tuple(
+            kind
+            for kind, enabled in (
+                ("retraining", self.retraining.enabled),
+                ("batch", self.batch.enabled),
+            )
+            if enabled
+        )

@@ -218,6 +218,7 @@ class StackConfig(Section):
                     view=self,
                     legacy_names=True,
                     tags=self.resource_tags(),
+                    single=True,
                 )
             ]
         return [self._served(name, settings) for name, settings in self.models.items()]
@@ -621,6 +622,9 @@ class ServedModel:
     a model with legacyNames, whose resources keep the single-model stack's inputs)."""
     fleet_name: str | None = None
     fleet: FleetConfig | None = None
+    single: bool = False
+    """The one model of a single-model stack (``mlstack:model``): its keys are the
+    single-model ones. Default false: a model of ``mlstack:models``."""
 
     @property
     def loop_name(self) -> str:
@@ -635,7 +639,11 @@ class ServedModel:
         return base if self.legacy_names else f"{self.name}-{base}"
 
     def key_path(self, path: str) -> str:
-        """Where a single-model key path of this model lives in the stack file."""
+        """Where a single-model key path (``model.batch``) of this model lives in the stack
+        file: ``models.<name>.batch`` for a model of ``mlstack:models``, the path itself for
+        the model of a single-model stack."""
+        if self.single:
+            return path
         prefix = f"models.{self.name}"
         head, _, rest = path.partition(".")
         if head == "model":

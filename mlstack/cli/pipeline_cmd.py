@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -19,11 +19,14 @@ import typer
 from mlstack.cli.errors import EXIT_REMOTE, fail
 from mlstack.cli.plan_cmd import ProjectDir
 
+if TYPE_CHECKING:
+    from mlstack.pipelines.stacks import PipelineModel
+
 RECENT_RUNS = 5
 """Runs listed per pipeline by ``mlstack pipeline status``."""
 
 
-def _stack_models(project_dir: Path, stack: str) -> tuple[str, dict[str, Any]]:
+def _stack_models(project_dir: Path, stack: str) -> tuple[str, dict[str, PipelineModel]]:
     from infra.config.errors import ConfigError
     from mlstack.offline.stack_files import StackFileError
     from mlstack.pipelines.stacks import stack_models
@@ -35,14 +38,9 @@ def _stack_models(project_dir: Path, stack: str) -> tuple[str, dict[str, Any]]:
     return config.region, models
 
 
-def pipeline_names(name: str, model: Any) -> list[str]:
-    """The pipelines a model (its ``ModelConfig``) declares, retraining first."""
-    names = []
-    if model.retraining.enabled:
-        names.append(f"{name}-retraining")
-    if model.batch.enabled:
-        names.append(f"{name}-batch")
-    return names
+def pipeline_names(model: PipelineModel) -> list[str]:
+    """The pipelines a model declares, retraining first."""
+    return [f"{model.name}-{kind}" for kind in model.settings.pipeline_kinds]
 
 
 UPLOAD_DENIED_HINT = (
@@ -63,7 +61,10 @@ def register(app: typer.Typer) -> None:
     @pipeline.command("start")
     def start(
         stack: Annotated[str, typer.Argument(help="Stack whose model to retrain.")],
-        model: Annotated[str, typer.Argument(help="Model name (its model package group).")],
+        model: Annotated[
+            str,
+            typer.Argument(help="Model name (in a single-model stack: its model package group)."),
+        ],
         reason: Annotated[
             str, typer.Option("--reason", help="Why (the TriggerReason parameter).")
         ] = "manual",
@@ -78,9 +79,9 @@ def register(app: typer.Typer) -> None:
         region, models = _stack_models(project_dir, stack)
         if model not in models:
             fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
-        if not models[model].config.retraining.enabled:
+        if not models[model].settings.retraining.enabled:
             fail(
-                f"stacks/Pulumi.{stack}.yaml: mlstack:model.retraining.enabled is false: "
+                f"stacks/Pulumi.{stack}.yaml: {models[model].key}.retraining.enabled is false: "
                 "enable it to give the model a retraining pipeline"
             )
         name = f"{model}-retraining"
@@ -117,9 +118,9 @@ def register(app: typer.Typer) -> None:
         if model is not None and model not in models:
             fail(f"stack '{stack}' has no model '{model}' (models: {', '.join(sorted(models))})")
         chosen = {model: models[model]} if model else models
-        names = [n for m, model in sorted(chosen.items()) for n in pipeline_names(m, model.config)]
+        names = [n for _, m in sorted(chosen.items()) for n in pipeline_names(m)]
         if not names:
-            fail(f"stack '{stack}' declares no pipelines (mlstack:model.retraining, .batch)")
+            fail(f"stack '{stack}' declares no pipelines: enable a model's retraining or batch")
         report: dict[str, list[dict[str, str]]] = {}
         try:
             sagemaker = client("sagemaker", region)

@@ -488,27 +488,21 @@ def _batch(model: str, settings: BatchConfig, region: str) -> dict[str, Any]:
 def model_pipelines(
     stack: str, model: str, group: str, settings: ModelConfig, region: str
 ) -> list[GeneratedPipeline]:
-    """Every pipeline definition one model of a stack declares."""
-    generated: list[GeneratedPipeline] = []
-    if settings.retraining.enabled:
-        generated.append(
-            GeneratedPipeline(
-                definition_file(stack, model),
-                retraining_definition(model, group, settings.retraining, region),
-            )
-        )
-    if settings.batch.enabled:
-        generated.append(
-            GeneratedPipeline(
-                definition_file(stack, model, "batch"),
-                batch_definition(model, settings.batch, region),
-            )
-        )
-    return generated
+    """Every pipeline definition one model of a stack declares (``settings.pipeline_kinds``);
+    ``model`` is the name its loop goes by."""
+    build = {
+        "retraining": lambda: retraining_definition(model, group, settings.retraining, region),
+        "batch": lambda: batch_definition(model, settings.batch, region),
+    }
+    return [
+        GeneratedPipeline(definition_file(stack, model, kind), build[kind]())
+        for kind in settings.pipeline_kinds
+    ]
 
 
 def stack_pipelines(root: Path, stack: str) -> list[GeneratedPipeline]:
-    """Every pipeline definition the stack file ``stacks/Pulumi.<stack>.yaml`` declares."""
+    """Every pipeline definition the stack file ``stacks/Pulumi.<stack>.yaml`` declares: of
+    each of its models (every model of ``mlstack:models``, or ``mlstack:model``)."""
     from mlstack.pipelines.stacks import stack_models
 
     config, models = stack_models(root, stack)
@@ -516,6 +510,6 @@ def stack_pipelines(root: Path, stack: str) -> list[GeneratedPipeline]:
         generated
         for model in models.values()
         for generated in model_pipelines(
-            stack, model.name, model.group, model.config, config.region
+            stack, model.name, model.package_group_name, model.settings, config.region
         )
     ]

@@ -35,7 +35,6 @@ BUCKET_PARAMETER = "ArtifactsBucket"
 """The definitions' parameter naming the artifacts bucket (the program fills it in)."""
 CODE_INPUT = "code"
 """Name of the processing input that carries a step's script."""
-PIPELINE_KINDS = ("retraining", "batch")
 
 
 class ScriptError(ValueError):
@@ -120,8 +119,7 @@ def stack_scripts(root: Path, stack: str) -> list[ScriptRef]:
     _, models = stack_models(root, stack)
     found: dict[str, ScriptRef] = {}
     for model in models.values():
-        kinds = [k for k in PIPELINE_KINDS if getattr(model.config, k).enabled]
-        for kind in kinds:
+        for kind in model.settings.pipeline_kinds:
             path = definition_file(stack, model.name, kind)
             try:
                 document = json.loads((root / path).read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ from mlstack.offline.plan import Plan
 
 
 def test_production_loop_from_the_resolved_config(shipped_plans: dict[str, Plan]) -> None:
-    resolved = shipped_plans["production"].settings["mlstack:model"]
+    resolved = shipped_plans["production"].settings["models"]["churn-classifier"]
     summary = loop_summary(resolved, "churn-classifier")
     retraining = summary["retraining"]
     assert retraining["pipeline"] == "churn-classifier-retraining"
@@ -20,9 +20,38 @@ def test_production_loop_from_the_resolved_config(shipped_plans: dict[str, Plan]
     assert (retraining["threshold"], retraining["approvedMetric"]) == (0.85, 0.89)
     assert summary["batch"]["schedule"] == "cron(0 2 * * ? *)"
     assert summary["batch"]["packageVersion"] == 3
-    assert [m["kind"] for m in summary["monitors"]] == ["model-quality", "explainability"]
-    assert summary["monitors"][0]["alarm"] == "auc < 0.8"
-    assert summary["monitors"][1]["features"] == ["monthly_charges", "tenure_months"]
+    kinds = [m["kind"] for m in summary["monitors"]]
+    assert kinds == ["data-drift", "model-quality", "explainability"]
+    drift, quality, explain = summary["monitors"]
+    # mlstack:monitoring.drift of the single-model stack, in the stack file's order.
+    assert drift == {
+        "kind": "data-drift",
+        "schedule": "hourly",
+        "features": ["tenure_months", "monthly_charges"],
+        "alarm": "baseline drift > 0.1 on tenure_months, monthly_charges",
+    }
+    assert quality["alarm"] == "auc < 0.8"
+    assert explain["features"] == ["monthly_charges", "tenure_months"]
+
+
+def test_each_model_of_a_stack_of_models_has_its_own_drift_monitor(platform_plan: Plan) -> None:
+    models = platform_plan.settings["models"]
+    churn = loop_summary(models["churn"], "churn")
+    assert churn["retraining"]["pipeline"] == "churn-retraining"
+    assert churn["batch"]["pipeline"] == "churn-batch"
+    assert churn["monitors"] == [
+        {
+            "kind": "data-drift",
+            "schedule": "hourly",
+            "features": ["tenure_months"],
+            "alarm": "baseline drift > 0.1 on tenure_months",
+        }
+    ]
+    ranking = loop_summary(models["ranking"], "ranking")
+    assert (ranking["retraining"], ranking["batch"]) == (None, None)
+    assert [m["features"] for m in ranking["monitors"]] == [["query_length"]]
+    # On the shared fleet the drift schedule is the fleet's, not the model's.
+    assert loop_summary(models["sentiment"], "sentiment")["monitors"] == []
 
 
 def test_a_model_without_the_loop_has_none_of_it(shipped_plans: dict[str, Plan]) -> None:

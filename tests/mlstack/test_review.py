@@ -222,3 +222,15 @@ def test_a_plan_made_at_an_older_ref_is_resolved_by_the_config_loader(
     older = {**document(plan), "config": dict(plan.config)}  # the raw CLI encoding
     assert resolved_config(older) == plan.settings
     assert review_plan(older).summary.facts() == review_plan(document(plan)).summary.facts()
+
+
+def test_a_plan_made_before_the_models_key_tells_the_same_loop(
+    shipped_plans: dict[str, Plan],
+) -> None:
+    """Without ``models`` in its resolved config, a single-model stack's data-drift monitor is
+    read from ``mlstack:monitoring.drift``."""
+    current = document(shipped_plans["production"])
+    older = {**current, "config": {k: v for k, v in current["config"].items() if k != "models"}}
+    monitors = [f for f in review_plan(older).summary.facts() if f.label == "monitors"]
+    assert monitors == [f for f in review_plan(current).summary.facts() if f.label == "monitors"]
+    assert "data-drift hourly" in monitors[0].value

@@ -26,6 +26,15 @@ QUALITY_MODEL = "churn"
 ADDED_ADDRESS = "ml-platform-second@example.com"
 
 
+def drift_monitor(resolved_model: dict[str, Any]) -> str:
+    """The data-drift monitor a model's resolved ``drift`` gives in the summary, or none."""
+    drift = resolved_model["drift"]
+    if not drift["enabled"]:
+        return "none"
+    features = ", ".join(drift["watchedFeatures"])
+    return f"data-drift hourly, alarm on baseline drift > {drift['driftThreshold']:g} on {features}"
+
+
 def stack_file(stack: str = STACK) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(
         (PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
@@ -101,7 +110,8 @@ def test_the_summary_tells_each_model_after_the_platform(platform_doc: dict[str,
         strategy = model.get("rollout", {}).get("strategy") or defaults["rollout"]["strategy"]
         assert any(f.startswith(f"      timeline: {strategy}: ") for f in facts), (name, facts)
         assert any(f.startswith("      rollback alarms: latency-p99 > 500 ms") for f in facts)
-        assert "    loop" in facts and "      monitors: none" in facts
+        monitors = drift_monitor(platform_doc["config"]["models"][name])
+        assert "    loop" in facts and f"      monitors: {monitors}" in facts
         if "fleet" in model:
             share = model["fleet"]
             assert any(
@@ -163,18 +173,23 @@ def test_loop_facts_per_model(
     assert "data-drift alarm OK -> ALARM" in loop[1]
     assert loop[2].startswith("    batch: pipeline churn-classifier-batch, schedule cron(0 2 ")
     assert loop[3] == (
-        "    monitors: model-quality hourly, alarm on auc < 0.8; "
+        "    monitors: data-drift hourly, alarm on baseline drift > 0.1 on tenure_months, "
+        "monthly_charges; model-quality hourly, alarm on auc < 0.8; "
         "explainability hourly, alarm on global SHAP moves > 50% from baseline"
     )
     # A stack of many models: each model's own loop.
     review = review_plan(edited["loop"])
     lines = review.lines()
-    for name in edited["loop"]["config"]["models"]:
+    for name, resolved in edited["loop"]["config"]["models"].items():
         monitors = [f for f in block(lines, f"  model {name}") if "monitors:" in f]
-        expected = "model-quality hourly, alarm on auc < 0.8" if name == QUALITY_MODEL else "none"
+        expected = drift_monitor(resolved)
+        if name == QUALITY_MODEL:
+            expected = f"{expected}; model-quality hourly, alarm on auc < 0.8"
         assert monitors == [f"      monitors: {expected}"], name
     loops = {m["name"]: m["loop"] for m in review.to_json()["models"]}
-    assert [m["kind"] for m in loops[QUALITY_MODEL]["monitors"]] == ["model-quality"]
+    assert [m["kind"] for m in loops[QUALITY_MODEL]["monitors"]] == ["data-drift", "model-quality"]
+    assert [m["kind"] for m in loops["ranking"]["monitors"]] == ["data-drift"]
+    assert loops["sentiment"]["monitors"] == []
 
 
 def test_a_platform_change_is_told_apart_from_the_models(
@@ -220,6 +235,7 @@ def test_compare_pairs_the_facts_by_model(
     assert [(f.model, f.group, f.label) for f in changed] == [(QUALITY_MODEL, "loop", "monitors")]
     assert all(f.model is not None for f in comparison.facts if f.group in ("SageMaker", "loop"))
     text = render_comparison(comparison, "compare")
-    assert f"| {QUALITY_MODEL} loop | monitors | none -> model-quality hourly" in text
+    drift = drift_monitor(platform_doc["config"]["models"][QUALITY_MODEL])
+    assert f"| {QUALITY_MODEL} loop | monitors | {drift} -> {drift}; model-quality hourly" in text
     facts = comparison.to_json()["facts"]
     assert {f.get("model") for f in facts if f["changed"]} == {QUALITY_MODEL}

@@ -150,5 +150,7 @@ def test_a_missing_definition_names_the_fix(project_copy: Any) -> None:
     (project_copy / "stacks/pipelines/production-churn-classifier.json").unlink()
     result = CliRunner().invoke(app, ["plan", "production", "--project-dir", str(project_copy)])
     assert result.exit_code == 2, result.output
-    assert "stacks/pipelines/production-churn-classifier.json is missing" in result.output
+    assert (
+        "mlstack:model.retraining: stacks/pipelines/production-churn-classifier.json is missing"
+    ) in result.output
     assert "make pipelines" in result.output

@@ -73,7 +73,23 @@ def test_unknown_model_and_disabled_retraining_are_usage_errors(aws_env: str) ->
     assert "has no model 'no-such-model'" in unknown.output
     staging = _cli("start", "staging", MODEL)
     assert staging.exit_code == EXIT_USAGE
-    assert "retraining.enabled is false" in staging.output
+    assert "mlstack:model.retraining.enabled is false" in staging.output
+    ranking = _cli("start", "platform", "ranking")
+    assert ranking.exit_code == EXIT_USAGE
+    assert "mlstack:models.ranking.retraining.enabled is false" in ranking.output
+
+
+def test_a_model_of_a_stack_of_models_starts_its_own_pipeline(aws_env: str) -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_pipeline(
+        PipelineName="churn-retraining",
+        PipelineDefinition=(PROJECT_ROOT / "stacks/pipelines/platform-churn.json").read_text(),
+        RoleArn=ROLE,
+        ClientRequestToken=uuid.uuid4().hex,
+    )
+    result = _cli("start", "platform", "churn")
+    assert result.exit_code == 0, result.output
+    assert "started churn-retraining" in result.output
 
 
 def test_a_pipeline_aws_does_not_have_is_a_remote_error(aws_env: str, project_copy: Any) -> None:

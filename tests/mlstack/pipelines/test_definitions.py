@@ -1,22 +1,39 @@
-"""The committed pipeline definitions: current with the stack files, and shaped as a
-retraining run must be. Generated once per module (the sagemaker SDK is slow to import)."""
+"""The committed pipeline definitions: current with every stack file (every model of a stack
+of many models included), and shaped as a retraining run must be. Each stack's definitions are
+generated once per module (the sagemaker SDK is slow to import and to build)."""
 
 from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from infra.config.retraining import PIPELINES_DIR
+from mlstack.cli.app import app
+from mlstack.pipelines.__main__ import main as make_pipelines
 from mlstack.pipelines.definitions import GeneratedPipeline, stack_pipelines
+from mlstack.pipelines.stacks import stack_models
 from mlstack.project import PROJECT_ROOT
+from tests.conftest import edit_stack_file, make_project_copy
+
+STACKS = sorted(
+    p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    for p in (PROJECT_ROOT / "stacks").glob("Pulumi.*.yaml")
+)
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ranking-{}:2.0.0"
 
 
-@pytest.fixture(scope="module")
-def generated() -> list[GeneratedPipeline]:
-    """Every stack's definitions, generated with every network connection refused: building
-    them must not reach AWS (or anything else)."""
+@contextmanager
+def _offline() -> Iterator[None]:
+    """Every network connection refused: building definitions must not reach AWS (or
+    anything else)."""
     attempts: list[object] = []
 
     def refuse(self: socket.socket, address: object) -> None:
@@ -26,10 +43,59 @@ def generated() -> list[GeneratedPipeline]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", refuse)
         patch.setattr(socket.socket, "connect_ex", refuse)
-        pipelines = stack_pipelines(PROJECT_ROOT, "production")
-        pipelines += stack_pipelines(PROJECT_ROOT, "staging")
+        yield
     assert attempts == [], f"generating the definitions tried to connect to {attempts}"
-    return pipelines
+
+
+@pytest.fixture(scope="module")
+def generated() -> list[GeneratedPipeline]:
+    """Every shipped stack's definitions, generated offline."""
+    with _offline():
+        return [pipeline for stack in STACKS for pipeline in stack_pipelines(PROJECT_ROOT, stack)]
+
+
+@dataclass(frozen=True)
+class TwoLoops:
+    """A copy of the platform stack where churn and ranking retrain, before and after
+    ``make pipelines``."""
+
+    project: Path
+    plan_exit_code: int
+    plan_output: str
+    """``mlstack plan platform`` with neither model's definition in stacks/pipelines/."""
+    generator_exit_code: int
+    written: set[str]
+    """Files in the copy's stacks/pipelines/ for the platform stack after the generator ran."""
+
+
+def _ranking_retrains_by_the_defaults(config: dict[str, Any]) -> None:
+    # Images from modelDefaults: the generator must read the merged settings.
+    config["mlstack:modelDefaults"]["retraining"] = {
+        "processingImage": IMAGE.format("processing"),
+        "trainingImage": IMAGE.format("training"),
+        "servingImage": IMAGE.format("serving"),
+    }
+    config["mlstack:models"]["ranking"]["retraining"] = {"enabled": True}
+    # One pipeline less to build: churn keeps its retraining only.
+    del config["mlstack:models"]["churn"]["batch"]
+
+
+@pytest.fixture(scope="module")
+def two_loops(tmp_path_factory: pytest.TempPathFactory) -> TwoLoops:
+    project = make_project_copy(tmp_path_factory.mktemp("two-loops") / "project")
+    edit_stack_file(project, "platform", _ranking_retrains_by_the_defaults)
+    for committed in (project / PIPELINES_DIR).glob("platform-*.json"):
+        committed.unlink()
+    planned = CliRunner().invoke(app, ["plan", "platform", "--project-dir", str(project)])
+    with _offline():
+        exit_code = make_pipelines(["--project-dir", str(project), "platform"])
+    return TwoLoops(
+        project=project,
+        plan_exit_code=planned.exit_code,
+        plan_output=planned.output,
+        generator_exit_code=exit_code,
+        written={p.name for p in (project / PIPELINES_DIR).glob("platform-*.json")},
+    )
 
 
 def _steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -43,14 +109,55 @@ def _steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_committed_definitions_are_current(generated: list[GeneratedPipeline]) -> None:
-    assert {g.path.name for g in generated} == {
+    names = {g.path.name for g in generated}
+    assert names == {
         "production-churn-classifier.json",
         "production-churn-classifier-batch.json",
+        "platform-churn.json",
+        "platform-churn-batch.json",
     }
     for pipeline in generated:
         path = PROJECT_ROOT / pipeline.path
         assert path.exists(), f"{pipeline.path} is missing: make pipelines"
         assert path.read_text() == pipeline.text(), f"{pipeline.path} is stale: make pipelines"
+    committed = {p.name for p in (PROJECT_ROOT / PIPELINES_DIR).glob("*.json")}
+    assert committed == names, f"no stack declares {sorted(committed - names)}: remove them"
+
+
+def test_every_model_of_a_stack_of_models_by_its_loop_name() -> None:
+    _, platform = stack_models(PROJECT_ROOT, "platform")
+    assert set(platform) == {"churn", "ranking", "language-id", "sentiment"}
+    churn = platform["churn"]
+    assert (churn.key, churn.package_group_name) == ("mlstack:models.churn", "churn-classifier")
+    assert churn.settings.pipeline_kinds == ("retraining", "batch")
+    assert all(not m.settings.pipeline_kinds for n, m in platform.items() if n != "churn")
+    _, production = stack_models(PROJECT_ROOT, "production")
+    assert [(m.name, m.key) for m in production.values()] == [("churn-classifier", "mlstack:model")]
+
+
+def test_a_plan_without_the_definitions_names_each_models_key(two_loops: TwoLoops) -> None:
+    assert two_loops.plan_exit_code == 2, two_loops.plan_output
+    output = two_loops.plan_output
+    for model in ("churn", "ranking"):
+        assert (
+            f"mlstack:models.{model}.retraining: stacks/pipelines/platform-{model}.json is missing"
+        ) in output
+    assert "make pipelines" in output
+    assert "mlstack:model." not in output
+
+
+def test_make_pipelines_writes_each_models_definition(two_loops: TwoLoops) -> None:
+    assert two_loops.generator_exit_code == 0
+    assert two_loops.written == {"platform-churn.json", "platform-ranking.json"}
+    pipelines = two_loops.project / PIPELINES_DIR
+    # churn's settings are the shipped ones: its definition is the committed file.
+    committed = (PROJECT_ROOT / PIPELINES_DIR / "platform-churn.json").read_text()
+    assert (pipelines / "platform-churn.json").read_text() == committed
+    ranking = json.loads((pipelines / "platform-ranking.json").read_text())
+    steps = _steps(ranking["Steps"])
+    assert steps["Register"]["Arguments"]["ModelPackageGroupName"] == "ranking"
+    train = steps["Train"]["Arguments"]["AlgorithmSpecification"]
+    assert train["TrainingImage"] == IMAGE.format("training")
 
 
 def test_retraining_has_every_step_and_registers_for_approval() -> None:
@@ -94,3 +201,17 @@ def test_batch_transform_is_encrypted() -> None:
     assert arguments["ModelName"] == {"Get": "Parameters.ModelName"}
     assert arguments["TransformOutput"]["KmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
     assert arguments["TransformResources"]["VolumeKmsKeyId"] == {"Get": "Parameters.KmsKeyId"}
+
+
+def test_bad_stack_files_are_reported_in_words_all_at_once(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def typo(config: dict[str, Any]) -> None:
+        config["mlstack:models"]["churn"]["retraning"] = {"enabled": True}
+
+    edit_stack_file(project_copy, "platform", typo)
+    exit_code = make_pipelines(["--project-dir", str(project_copy), "platform", "no-such-stack"])
+    assert exit_code == 2
+    err = capsys.readouterr().err
+    assert "mlstack:models.churn.retraning" in err and "no-such-stack" in err
+    assert "Traceback" not in err
