@@ -17,19 +17,25 @@ from policy_pack.rules.base import (
     policy_statements,
     strings,
 )
+from policy_pack.type_tokens import (
+    EC2_INSTANCE,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_SECURITY_GROUP,
+    EC2_SECURITY_GROUP_RULE,
+    IAM_GROUP_POLICY,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_USER_POLICY,
+    KMS_KEY,
+    KMS_KEY_POLICY,
+    S3_BUCKET_POLICY,
+    SNS_TOPIC_POLICY,
+    SQS_QUEUE_POLICY,
+    VPC_SECURITY_GROUP_INGRESS_RULE,
+)
 
-IAM_ROLE = "aws:iam/role:Role"
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-IAM_USER_POLICY = "aws:iam/userPolicy:UserPolicy"
-IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 PERMISSION_POLICY_TYPES = (IAM_ROLE, IAM_POLICY, IAM_ROLE_POLICY, IAM_USER_POLICY, IAM_GROUP_POLICY)
-S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
-SQS_QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
-KMS_KEY = "aws:kms/key:Key"
-KMS_KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
-ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 RESOURCE_POLICY_TYPES = (
     S3_BUCKET_POLICY,
     SNS_TOPIC_POLICY,
@@ -38,11 +44,6 @@ RESOURCE_POLICY_TYPES = (
     KMS_KEY_POLICY,
 )
 """Resource policies; ECR repository policies have their own rule (ecr-no-public-policy)."""
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-INSTANCE = "aws:ec2/instance:Instance"
 
 OPEN_CIDRS = frozenset({"0.0.0.0/0", "::/0"})
 """Ranges that mean "the whole internet"."""
@@ -192,14 +193,14 @@ def _resource_policy_not_public(_: str, inputs: Inputs) -> Iterable[str]:
 
 def _ingress_cidrs(type_token: str, inputs: Inputs) -> list[tuple[str, str]]:
     """(description, cidr) of every ingress range the resource opens."""
-    if type_token == SECURITY_GROUP:
+    if type_token == EC2_SECURITY_GROUP:
         found = []
         for rule in as_list(inputs.get("ingress")):
             label = str(get(rule, "description") or f"port {get(rule, 'fromPort')}")
             found += [(label, c) for c in strings(get(rule, "cidrBlocks"))]
             found += [(label, c) for c in strings(get(rule, "ipv6CidrBlocks"))]
         return found
-    if type_token == SECURITY_GROUP_RULE:
+    if type_token == EC2_SECURITY_GROUP_RULE:
         if inputs.get("type") != "ingress":
             return []
         label = str(inputs.get("description") or f"port {inputs.get('fromPort')}")
@@ -278,7 +279,11 @@ RULES: tuple[ResourceRule, ...] = (
         name="security-group-no-open-ingress",
         description="No security group accepts traffic from the whole internet (0.0.0.0/0 or "
         "::/0).",
-        resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
+        resource_types=(
+            EC2_SECURITY_GROUP,
+            EC2_SECURITY_GROUP_RULE,
+            VPC_SECURITY_GROUP_INGRESS_RULE,
+        ),
         check=_security_group_no_open_ingress,
         fix="allow the VPC's range (mlstack:network.cidr) or a source security group",
         checkov_id="CKV_AWS_24/CKV_AWS_25/CKV_AWS_260/CKV_AWS_277",
@@ -287,7 +292,7 @@ RULES: tuple[ResourceRule, ...] = (
         name="imds-hop-limit-one",
         description="Instance metadata answers only the instance itself (hop limit 1), so "
         "pods cannot take the node role's credentials.",
-        resource_types=(LAUNCH_TEMPLATE, INSTANCE),
+        resource_types=(EC2_LAUNCH_TEMPLATE, EC2_INSTANCE),
         check=_imds_hop_limit,
         fix="keep the node launch template's metadata hop limit at 1 (cluster component, "
         "mlstack:eks.nodeGroup); pods reach AWS through IRSA",

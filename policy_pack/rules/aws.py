@@ -19,28 +19,24 @@ from policy_pack.rules.base import (
     strings,
 )
 from policy_pack.rules.instance_storage import has_instance_store
-
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-MODEL = "aws:sagemaker/model:Model"
-DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-ECR_REPOSITORY = "aws:ecr/repository:Repository"
-ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-SNS_TOPIC = "aws:sns/topic:Topic"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-KMS_KEY = "aws:kms/key:Key"
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-IAM_ROLE = "aws:iam/role:Role"
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-IAM_ATTACHMENTS = (
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+from policy_pack.type_tokens import (
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    EC2_LAUNCH_TEMPLATE,
+    ECR_REPOSITORY,
+    ECR_REPOSITORY_POLICY,
+    EKS_CLUSTER,
+    IAM_POLICY,
+    IAM_POLICY_ATTACHMENT_TYPES,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    KMS_KEY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_ENDPOINT_CONFIGURATION,
+    SAGEMAKER_MODEL,
+    SNS_TOPIC,
 )
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """The five EKS control-plane log types."""
@@ -287,7 +283,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="sagemaker-endpoint-config-kms",
         description="SageMaker endpoint configurations encrypt their ML storage volumes with KMS.",
-        resource_types=(ENDPOINT_CONFIG,),
+        resource_types=(SAGEMAKER_ENDPOINT_CONFIGURATION,),
         check=_endpoint_config_kms,
         fix="keep the stack's KMS key on the endpoint configuration: the endpoint component "
         "sets it for every mlstack:sagemaker.instanceType that takes one (instance-store "
@@ -297,7 +293,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="sagemaker-data-capture-kms",
         description="Captured inference data is encrypted with the stack's KMS key.",
-        resource_types=(ENDPOINT_CONFIG,),
+        resource_types=(SAGEMAKER_ENDPOINT_CONFIGURATION,),
         check=_data_capture_kms,
         fix="keep the stack's KMS key on captured data (endpoint component) while "
         "mlstack:sagemaker.dataCapture.enabled is true",
@@ -305,7 +301,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="sagemaker-model-network-isolation",
         description="SageMaker models run with network isolation (no outbound calls).",
-        resource_types=(MODEL,),
+        resource_types=(SAGEMAKER_MODEL,),
         check=_model_network_isolation,
         fix="set mlstack:sagemaker.networkIsolation: true",
         checkov_id="CKV_AWS_370",
@@ -313,7 +309,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="model-monitor-output-kms",
         description="Model Monitor data-quality jobs encrypt their reports with KMS.",
-        resource_types=(DATA_QUALITY_JOB,),
+        resource_types=(SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,),
         check=_monitor_output_kms,
         fix="keep the stack's KMS key on the drift reports (drift component, "
         "mlstack:monitoring.drift)",
@@ -322,7 +318,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="model-monitor-volume-kms",
         description="Model Monitor data-quality jobs encrypt their storage volumes with KMS.",
-        resource_types=(DATA_QUALITY_JOB,),
+        resource_types=(SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,),
         check=_monitor_volume_kms,
         fix="keep the stack's KMS key on the drift job's volume (drift component, "
         "mlstack:monitoring.drift)",
@@ -331,7 +327,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="model-monitor-traffic-encryption",
         description="Model Monitor data-quality jobs encrypt traffic between their instances.",
-        resource_types=(DATA_QUALITY_JOB,),
+        resource_types=(SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,),
         check=_monitor_traffic_encryption,
         fix="keep inter-container traffic encryption on (drift component, "
         "mlstack:monitoring.drift)",
@@ -423,7 +419,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="cloudwatch-alarm-actions-enabled",
         description="CloudWatch alarm actions are never disabled.",
-        resource_types=(METRIC_ALARM,),
+        resource_types=(CLOUDWATCH_METRIC_ALARM,),
         check=_alarm_actions_enabled,
         fix="keep alarm actions enabled (alarms component, mlstack:monitoring.alarms)",
         checkov_id="CKV_AWS_319",
@@ -431,7 +427,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="cloudwatch-alarm-notifies",
         description="Every CloudWatch alarm notifies someone when it fires.",
-        resource_types=(METRIC_ALARM,),
+        resource_types=(CLOUDWATCH_METRIC_ALARM,),
         check=_alarm_notifies,
         fix="keep the alert topic as the alarm's action (alarms component); subscribe people with"
         " mlstack:monitoring.emailSubscriptions or httpsSubscriptions",
@@ -439,7 +435,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="log-group-retention",
         description="CloudWatch log groups expire their logs after a set number of days.",
-        resource_types=(LOG_GROUP,),
+        resource_types=(CLOUDWATCH_LOG_GROUP,),
         check=_log_retention,
         fix="set mlstack:monitoring.logRetentionDays (flow logs: "
         "mlstack:network.flowLogRetentionDays; EKS: mlstack:eks.controlPlaneLogRetentionDays)",
@@ -448,7 +444,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="log-group-kms",
         description="CloudWatch log groups are encrypted with KMS.",
-        resource_types=(LOG_GROUP,),
+        resource_types=(CLOUDWATCH_LOG_GROUP,),
         check=_log_kms,
         fix="keep the stack's KMS key on the log group (the component that declares it)",
         checkov_id="CKV_AWS_158",
@@ -464,7 +460,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="s3-public-access-blocked",
         description="S3 public access blocks set all four flags.",
-        resource_types=(PUBLIC_ACCESS_BLOCK,),
+        resource_types=(S3_BUCKET_PUBLIC_ACCESS_BLOCK,),
         check=_s3_public_access_block,
         fix="keep all four public access block flags on (registry component, mlstack:registry)",
         checkov_id="CKV_AWS_53/54/55/56",
@@ -472,7 +468,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="iam-no-admin-managed-policy",
         description="No role, user or group gets AWS's admin or *FullAccess managed policies.",
-        resource_types=(IAM_ROLE, *IAM_ATTACHMENTS),
+        resource_types=(IAM_ROLE, *IAM_POLICY_ATTACHMENT_TYPES),
         check=_iam_no_admin_managed,
         fix="attach a least-privilege policy listing only the actions and resources needed",
         checkov_id="CKV_AWS_274",
@@ -488,7 +484,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="launch-template-imdsv2",
         description="Node launch templates require IMDSv2 (session tokens).",
-        resource_types=(LAUNCH_TEMPLATE,),
+        resource_types=(EC2_LAUNCH_TEMPLATE,),
         check=_launch_template_imdsv2,
         fix="keep IMDSv2 required on the node launch template (cluster component, "
         "mlstack:eks.nodeGroup)",
@@ -497,7 +493,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="launch-template-ebs-encrypted",
         description="Node launch templates encrypt their EBS volumes.",
-        resource_types=(LAUNCH_TEMPLATE,),
+        resource_types=(EC2_LAUNCH_TEMPLATE,),
         check=_launch_template_ebs_encrypted,
         fix="keep node volumes encrypted with the stack's KMS key (cluster component, "
         "mlstack:eks.nodeGroup)",

@@ -17,20 +17,15 @@ from policy_pack.rules.base import (
     policy_statements,
     strings,
 )
-
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-VERSIONING_TYPES = (
-    "aws:s3/bucketVersioning:BucketVersioning",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2",
+from policy_pack.type_tokens import (
+    EC2_FLOW_LOG,
+    EC2_VPC,
+    S3_BUCKET_ENCRYPTION_TYPES,
+    S3_BUCKET_POLICY,
+    S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    S3_BUCKET_TYPES,
+    S3_BUCKET_VERSIONING_TYPES,
 )
-ENCRYPTION_TYPES = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-)
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-VPC = "aws:ec2/vpc:Vpc"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 
 def _bucket_name(bucket: Resource) -> str | None:
@@ -53,14 +48,14 @@ def _companions(
 
 
 def _buckets(resources: Sequence[Resource]) -> list[Resource]:
-    return [r for r in resources if r.type in BUCKET_TYPES]
+    return [r for r in resources if r.type in S3_BUCKET_TYPES]
 
 
 def _bucket_public_access_block(
     resources: Sequence[Resource], _: StackContext
 ) -> Iterable[Violation]:
     for bucket in _buckets(resources):
-        if not _companions(resources, bucket, (PUBLIC_ACCESS_BLOCK,)):
+        if not _companions(resources, bucket, (S3_BUCKET_PUBLIC_ACCESS_BLOCK,)):
             yield Violation(bucket.urn, "bucket has no public access block: add one")
 
 
@@ -69,7 +64,7 @@ def _bucket_versioning(resources: Sequence[Resource], _: StackContext) -> Iterab
         inline = get(bucket.inputs, "versioning", "enabled") is True
         enabled = [
             c
-            for c in _companions(resources, bucket, VERSIONING_TYPES)
+            for c in _companions(resources, bucket, S3_BUCKET_VERSIONING_TYPES)
             if get(c.inputs, "versioningConfiguration", "status") in ("Enabled", None)
             or is_unknown(get(c.inputs, "versioningConfiguration", "status"))
         ]
@@ -81,7 +76,7 @@ def _bucket_kms(resources: Sequence[Resource], _: StackContext) -> Iterable[Viol
     for bucket in _buckets(resources):
         rules = [
             rule
-            for config in _companions(resources, bucket, ENCRYPTION_TYPES)
+            for config in _companions(resources, bucket, S3_BUCKET_ENCRYPTION_TYPES)
             for rule in as_list(config.inputs.get("rules"))
         ]
         algorithms = [
@@ -107,7 +102,7 @@ def _denies_insecure_transport(policy: Resource) -> bool:
 
 def _bucket_tls_only(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     for bucket in _buckets(resources):
-        policies = _companions(resources, bucket, (BUCKET_POLICY,))
+        policies = _companions(resources, bucket, (S3_BUCKET_POLICY,))
         if not any(_denies_insecure_transport(p) for p in policies):
             yield Violation(
                 bucket.urn,
@@ -116,9 +111,9 @@ def _bucket_tls_only(resources: Sequence[Resource], _: StackContext) -> Iterable
 
 
 def _vpc_flow_logs(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    logged = [get(r.inputs, "vpcId") for r in resources if r.type == FLOW_LOG]
+    logged = [get(r.inputs, "vpcId") for r in resources if r.type == EC2_FLOW_LOG]
     for vpc in resources:
-        if vpc.type != VPC:
+        if vpc.type != EC2_VPC:
             continue
         if not any(v == vpc.id or is_unknown(v) or vpc.id is None for v in logged):
             yield Violation(vpc.urn, "VPC has no flow log: add an aws.ec2.FlowLog for it")

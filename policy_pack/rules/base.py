@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from policy_pack.type_tokens import (
+    KUBERNETES_HELM_PREFIX,
+    KUBERNETES_PREFIX,
+    KUBERNETES_YAML_PREFIX,
+)
+
 Inputs = Mapping[str, Any]
 
 UNKNOWN_VALUES = frozenset(
@@ -228,7 +234,7 @@ KUBERNETES_WORKLOAD_KINDS = frozenset(
 
 def kubernetes_kind(type_token: str) -> str | None:
     """``Deployment`` for ``kubernetes:apps/v1:Deployment``; None for other providers."""
-    if not type_token.startswith("kubernetes:") or type_token.count(":") != 2:
+    if not type_token.startswith(KUBERNETES_PREFIX) or type_token.count(":") != 2:
         return None
     return type_token.rsplit(":", 1)[1]
 
@@ -236,7 +242,7 @@ def kubernetes_kind(type_token: str) -> str | None:
 def is_kubernetes_workload(type_token: str) -> bool:
     """True for Kubernetes objects that run pods (Pod, Deployment, Rollout, CronJob, ...)."""
     kind = kubernetes_kind(type_token)
-    if kind is None or type_token.startswith(("kubernetes:helm.sh", "kubernetes:yaml")):
+    if kind is None or type_token.startswith((KUBERNETES_HELM_PREFIX, KUBERNETES_YAML_PREFIX)):
         return False
     return kind in KUBERNETES_WORKLOAD_KINDS or kind in ("Pod", "CronJob")
 

@@ -32,17 +32,20 @@ from policy_pack.rules.base import (
     policy_statements,
     strings,
 )
-
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-MODEL = "aws:sagemaker/model:Model"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
-SCALABLE_TARGET = "aws:appautoscaling/target:Target"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-SUBNET = "aws:ec2/subnet:Subnet"
+from policy_pack.type_tokens import (
+    APPAUTOSCALING_TARGET,
+    CLOUDWATCH_METRIC_ALARM,
+    EC2_SUBNET,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    S3_BUCKET_POLICY,
+    SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIGURATION,
+    SAGEMAKER_INFERENCE_COMPONENT,
+    SAGEMAKER_MODEL,
+    SAGEMAKER_MONITORING_SCHEDULE,
+)
 
 PROGRESSIVE_TRAFFIC = ("CANARY", "LINEAR")
 MIN_PRODUCTION_INSTANCES = 2
@@ -51,7 +54,6 @@ MIN_PRODUCTION_ZONES = 2
 
 MODEL_TAG = "mlstack:model"
 """Tag naming the model a resource serves (a stack of many models sets it)."""
-INFERENCE_COMPONENT = "aws-native:sagemaker:InferenceComponent"
 FLEET_TAG = "mlstack:fleet"
 """Tag of a shared fleet's resources: its endpoint hosts inference components."""
 
@@ -101,7 +103,7 @@ def _rollback_alarm_names(endpoint: Resource) -> list[Any]:
 def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     # A shared fleet's models roll out one inference component at a time (SageMaker's
     # rolling update of its copies, with the model's rollback alarms).
-    for component in _of(resources, INFERENCE_COMPONENT):
+    for component in _of(resources, SAGEMAKER_INFERENCE_COMPONENT):
         rolling = get(component.inputs, "deploymentConfig", "rollingUpdatePolicy")
         if not is_set(rolling):
             yield _violation(
@@ -115,7 +117,7 @@ def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iter
                 "production inference component has no auto-rollback alarms: list them in "
                 "the model's rollout.rollbackAlarms",
             )
-    for endpoint in _of(resources, ENDPOINT):
+    for endpoint in _of(resources, SAGEMAKER_ENDPOINT):
         if _is_fleet(endpoint):
             continue
         config = endpoint.inputs.get("deploymentConfig")
@@ -137,8 +139,9 @@ def _progressive_rollout(resources: Sequence[Resource], _: StackContext) -> Iter
 
 
 def _rollback_alarms_exist(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    alarms = names_of(resources, METRIC_ALARM)
-    for endpoint in _of(resources, ENDPOINT) + _of(resources, INFERENCE_COMPONENT):
+    alarms = names_of(resources, CLOUDWATCH_METRIC_ALARM)
+    deployed = _of(resources, SAGEMAKER_ENDPOINT) + _of(resources, SAGEMAKER_INFERENCE_COMPONENT)
+    for endpoint in deployed:
         for name in _rollback_alarm_names(endpoint):
             if not _matches(name, alarms):
                 yield _violation(
@@ -160,7 +163,7 @@ def _captures(config: Resource) -> bool:
 
 
 def _production_data_capture(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    for config in _of(resources, ENDPOINT_CONFIG):
+    for config in _of(resources, SAGEMAKER_ENDPOINT_CONFIGURATION):
         if not _captures(config):
             yield _violation(
                 config,
@@ -173,7 +176,7 @@ def _endpoint_names_using(resources: Sequence[Resource], config: Resource) -> li
     config_name = config.inputs.get("name")
     return [
         endpoint.inputs.get("name")
-        for endpoint in _of(resources, ENDPOINT)
+        for endpoint in _of(resources, SAGEMAKER_ENDPOINT)
         if _matches(endpoint.inputs.get("endpointConfigName"), {config_name})
         or not isinstance(config_name, str)
         or is_unknown(config_name)
@@ -181,12 +184,12 @@ def _endpoint_names_using(resources: Sequence[Resource], config: Resource) -> li
 
 
 def _drift_monitoring(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    jobs = _of(resources, DATA_QUALITY_JOB)
+    jobs = _of(resources, SAGEMAKER_DATA_QUALITY_JOB_DEFINITION)
     scheduled = [
         get(s.inputs, "monitoringScheduleConfig", "monitoringJobDefinitionName")
-        for s in _of(resources, MONITORING_SCHEDULE)
+        for s in _of(resources, SAGEMAKER_MONITORING_SCHEDULE)
     ]
-    for config in _of(resources, ENDPOINT_CONFIG):
+    for config in _of(resources, SAGEMAKER_ENDPOINT_CONFIGURATION):
         if not _captures(config):
             continue
         endpoints = _endpoint_names_using(resources, config)
@@ -222,7 +225,7 @@ def _drift_monitoring(resources: Sequence[Resource], _: StackContext) -> Iterabl
 
 
 def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    for config in _of(resources, ENDPOINT_CONFIG):
+    for config in _of(resources, SAGEMAKER_ENDPOINT_CONFIGURATION):
         for variant in as_list(config.inputs.get("productionVariants")):
             name = get(variant, "variantName") or "?"
             if is_set(get(variant, "serverlessConfig")):
@@ -246,7 +249,7 @@ def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[V
                     f"variant '{name}' starts with {count:g} instance(s): set "
                     f"mlstack:sagemaker.instanceCount >= {MIN_PRODUCTION_INSTANCES}",
                 )
-    for target in _of(resources, SCALABLE_TARGET):
+    for target in _of(resources, APPAUTOSCALING_TARGET):
         low = number(target.inputs.get("minCapacity"))
         if low is not None and low < MIN_PRODUCTION_INSTANCES:
             yield _violation(
@@ -254,7 +257,7 @@ def _min_instances(resources: Sequence[Resource], _: StackContext) -> Iterable[V
                 f"autoscaling may scale down to {low:g}: set its minimum capacity >= "
                 f"{MIN_PRODUCTION_INSTANCES}",
             )
-    for group in _of(resources, NODE_GROUP):
+    for group in _of(resources, EKS_NODE_GROUP):
         low = number(get(group.inputs, "scalingConfig", "minSize"))
         if low is not None and low < MIN_PRODUCTION_INSTANCES:
             yield _violation(
@@ -286,12 +289,12 @@ def _zones_of(subnet_ids: list[str], zones_by_subnet: dict[str, Any]) -> set[str
 
 def _multi_az(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     zones_by_subnet = {
-        s.id: s.inputs.get("availabilityZone") for s in _of(resources, SUBNET) if s.id
+        s.id: s.inputs.get("availabilityZone") for s in _of(resources, EC2_SUBNET) if s.id
     }
     users: list[tuple[Resource, Any]] = [
-        (m, get(m.inputs, "vpcConfig", "subnets")) for m in _of(resources, MODEL)
+        (m, get(m.inputs, "vpcConfig", "subnets")) for m in _of(resources, SAGEMAKER_MODEL)
     ]
-    users += [(g, g.inputs.get("subnetIds")) for g in _of(resources, NODE_GROUP)]
+    users += [(g, g.inputs.get("subnetIds")) for g in _of(resources, EKS_NODE_GROUP)]
     users += [(c, get(c.inputs, "vpcConfig", "subnetIds")) for c in _of(resources, EKS_CLUSTER)]
     for resource, raw in users:
         if raw is None or is_unknown(raw):
@@ -317,7 +320,7 @@ def _pinned(image: Any) -> bool:
 
 
 def _image_digest(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
-    for model in _of(resources, MODEL):
+    for model in _of(resources, SAGEMAKER_MODEL):
         model_containers = as_list(model.inputs.get("primaryContainer")) + as_list(
             model.inputs.get("containers")
         )
@@ -367,8 +370,8 @@ def _sagemaker_version(resources: Sequence[Resource]) -> tuple[Resource, int] | 
     """The model of the first production variant (the primary) and the package version it
     serves; a name only known after deployment falls back to the one model no other variant
     or shadow names."""
-    models = _of(resources, MODEL)
-    for config in _of(resources, ENDPOINT_CONFIG):
+    models = _of(resources, SAGEMAKER_MODEL)
+    for config in _of(resources, SAGEMAKER_ENDPOINT_CONFIGURATION):
         variants = as_list(config.inputs.get("productionVariants"))
         if not variants:
             continue
@@ -449,7 +452,6 @@ def _same_model_version(
 
 # --- artifact write protection ---------------------------------------------------------------
 
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 OWNER_CONDITIONS = ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike")
 """Negated operators that exempt named principals (``aws:PrincipalArn``) from a Deny."""
 
@@ -496,7 +498,7 @@ def _denies_writes(statement: Mapping[str, Any], bucket: str, key: str) -> bool:
 def _artifact_write_protected(
     resources: Sequence[Resource], _: StackContext
 ) -> Iterable[Violation]:
-    policies = _of(resources, BUCKET_POLICY)
+    policies = _of(resources, S3_BUCKET_POLICY)
     for workload in resources:
         if not is_kubernetes_workload(workload.type):
             continue

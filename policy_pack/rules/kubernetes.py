@@ -23,6 +23,9 @@ from policy_pack.rules.base import (
     pod_spec,
     strings,
 )
+from policy_pack.type_tokens import (
+    KUBERNETES_SERVICE,
+)
 
 MIN_UID = 10000
 """Lowest UID a container may run as (CKV_K8S_40): above any host user's UID."""
@@ -190,7 +193,6 @@ def _artifact_pinned(type_token: str, inputs: Inputs) -> Iterable[str]:
 
 
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
-SERVICE = "kubernetes:core/v1:Service"
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 
 
@@ -369,7 +371,7 @@ RULES: tuple[ResourceRule, ...] = (
     ResourceRule(
         name="k8s-service-not-exposed",
         description="Services stay inside the cluster (no LoadBalancer or NodePort type).",
-        resource_types=(SERVICE,),
+        resource_types=(KUBERNETES_SERVICE,),
         check=_service_not_exposed,
         fix="use type ClusterIP; route outside traffic through the cluster's ingress",
     ),

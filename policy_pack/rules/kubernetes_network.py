@@ -27,9 +27,11 @@ from policy_pack.rules.base import (
     number,
     strings,
 )
+from policy_pack.type_tokens import (
+    KUBERNETES_INGRESS,
+    KUBERNETES_NETWORK_POLICY,
+)
 
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 EVERYWHERE = ("0.0.0.0/0", "::/0")
 METRICS_PATH = "/metrics"
 CATCH_ALL_PATHS = ("", "/", "/*", "/.*", "/(.*)")
@@ -105,7 +107,9 @@ def _denies_everything(policy: Resource) -> bool:
 
 def _default_deny(resources: Sequence[Resource], _: StackContext) -> Iterable[Violation]:
     denying = {
-        _namespace(p) for p in resources if p.type == NETWORK_POLICY and _denies_everything(p)
+        _namespace(p)
+        for p in resources
+        if p.type == KUBERNETES_NETWORK_POLICY and _denies_everything(p)
     }
     for workload in resources:
         namespace = _namespace(workload)
@@ -147,7 +151,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
         name="k8s-network-policy-scoped",
         description="NetworkPolicies admit named peers only: no rule from or to every address, "
         "every namespace or an empty peer.",
-        resource_types=(NETWORK_POLICY,),
+        resource_types=(KUBERNETES_NETWORK_POLICY,),
         check=_scoped_peers,
         fix="name the peers by namespace and pod labels (mlstack:kubernetes.trafficSources "
         "and mlstack:kubernetes.metricsScrapers), or by the VPC and S3 ranges for egress",
@@ -156,7 +160,7 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
         name="k8s-ingress-metrics-private",
         description="No Ingress publishes the model server's /metrics (no catch-all path or "
         "default backend).",
-        resource_types=(INGRESS,),
+        resource_types=(KUBERNETES_INGRESS,),
         check=_ingress_metrics_private,
         fix="route only /invocations and /ping through the Ingress; Prometheus scrapes "
         "/metrics inside the cluster",

@@ -26,20 +26,25 @@ from policy_pack.rules.base import (
     strings,
 )
 from policy_pack.rules.delivery import model_of
+from policy_pack.type_tokens import (
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_EVENT_TARGET,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    IAM_ROLE_POLICY_ATTACHMENT,
+    SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION,
+    SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_MONITORING_SCHEDULE,
+    SAGEMAKER_PIPELINE,
+    SCHEDULER_SCHEDULE,
+)
 
-PIPELINE = "aws:sagemaker/pipeline:Pipeline"
-QUALITY_JOB = "aws-native:sagemaker:ModelQualityJobDefinition"
-EXPLAINABILITY_JOB = "aws-native:sagemaker:ModelExplainabilityJobDefinition"
-DATA_QUALITY_JOB = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
-MONITOR_JOBS = (QUALITY_JOB, EXPLAINABILITY_JOB)
-MONITORING_SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
-SCHEDULE = "aws:scheduler/schedule:Schedule"
-EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
-EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-MANAGED_POLICY = "aws:iam/policy:Policy"
+MONITOR_JOBS = (
+    SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION,
+)
 START_PIPELINE = "sagemaker:startpipelineexecution"
 START_GRANTS = (START_PIPELINE, "sagemaker:*", "*")
 AWS_EVENT_SOURCE = "aws."
@@ -47,9 +52,9 @@ AWS_EVENT_SOURCE = "aws."
 send such events."""
 JOB_DEFINITION_NAMES: dict[str, tuple[str, str]] = {
     # monitoringType: (job definition type, its name property)
-    "DataQuality": (DATA_QUALITY_JOB, "name"),
-    "ModelQuality": (QUALITY_JOB, "jobDefinitionName"),
-    "ModelExplainability": (EXPLAINABILITY_JOB, "jobDefinitionName"),
+    "DataQuality": (SAGEMAKER_DATA_QUALITY_JOB_DEFINITION, "name"),
+    "ModelQuality": (SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION, "jobDefinitionName"),
+    "ModelExplainability": (SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION, "jobDefinitionName"),
 }
 
 # Per job step type: (what is encrypted, path of its key in the step's arguments).
@@ -111,7 +116,11 @@ def _pipeline_steps_encrypted(_: str, inputs: Inputs) -> Iterable[str]:
 
 
 def _monitor_job_encrypted(type_token: str, inputs: Inputs) -> Iterable[str]:
-    kind = "modelQuality" if type_token == QUALITY_JOB else "modelExplainability"
+    kind = (
+        "modelQuality"
+        if type_token == SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION
+        else "modelExplainability"
+    )
     if not is_set(get(inputs, f"{kind}JobOutputConfig", "kmsKeyId")):
         yield f"monitoring reports are not KMS-encrypted: set {kind}_job_output_config.kms_key_id"
     if not is_set(get(inputs, "jobResources", "clusterConfig", "volumeKmsKeyId")):
@@ -169,12 +178,12 @@ def _is_pipeline_arn(value: Any) -> bool:
 def _pipeline_triggers(resources: Sequence[Resource]) -> Iterator[tuple[Resource, Any, Any]]:
     """(trigger, target ARN, role ARN) of every schedule or EventBridge target that starts a
     SageMaker pipeline: its target is a pipeline ARN or carries pipeline parameters."""
-    for schedule in _of(resources, SCHEDULE):
+    for schedule in _of(resources, SCHEDULER_SCHEDULE):
         target = get(schedule.inputs, "target")
         arn = get(target, "arn")
         if _is_pipeline_arn(arn) or is_set(get(target, "sagemakerPipelineParameters")):
             yield schedule, arn, get(target, "roleArn")
-    for target in _of(resources, EVENT_TARGET):
+    for target in _of(resources, CLOUDWATCH_EVENT_TARGET):
         arn = target.inputs.get("arn")
         if _is_pipeline_arn(arn) or is_set(target.inputs.get("sagemakerPipelineTarget")):
             yield target, arn, target.inputs.get("roleArn")
@@ -182,7 +191,7 @@ def _pipeline_triggers(resources: Sequence[Resource]) -> Iterator[tuple[Resource
 
 def _role_named(resources: Sequence[Resource], arn: str) -> Resource | None:
     name = arn.rsplit("/", 1)[-1]
-    for role in _of(resources, ROLE):
+    for role in _of(resources, IAM_ROLE):
         if role.inputs.get("arn") == arn or name in (role.inputs.get("name"), role.id):
             return role
     return None
@@ -194,14 +203,14 @@ def _role_documents(resources: Sequence[Resource], role: Resource) -> tuple[list
     documents = [get(p, "policy") for p in as_list(role.inputs.get("inlinePolicies"))]
     documents += [
         p.inputs.get("policy")
-        for p in _of(resources, ROLE_POLICY)
+        for p in _of(resources, IAM_ROLE_POLICY)
         if p.inputs.get("role") in names or is_unknown(p.inputs.get("role"))
     ]
     unreadable: list[str] = []
     managed = {
-        key: p for p in _of(resources, MANAGED_POLICY) for key in (p.inputs.get("arn"), p.id) if key
+        key: p for p in _of(resources, IAM_POLICY) for key in (p.inputs.get("arn"), p.id) if key
     }
-    for attachment in _of(resources, ROLE_ATTACHMENT):
+    for attachment in _of(resources, IAM_ROLE_POLICY_ATTACHMENT):
         if attachment.inputs.get("role") not in names:
             continue
         policy_arn = attachment.inputs.get("policyArn")
@@ -245,7 +254,7 @@ def _pipeline_triggers_scoped(
             started.setdefault(role_arn, set()).add(arn)
     checked: set[str] = set()
     for trigger, _arn, role_arn in triggers:
-        what = "schedule" if trigger.type == SCHEDULE else "EventBridge target"
+        what = "schedule" if trigger.type == SCHEDULER_SCHEDULE else "EventBridge target"
         if not is_set(role_arn):
             yield _violation(
                 trigger,
@@ -253,7 +262,7 @@ def _pipeline_triggers_scoped(
                 "allowed sagemaker:StartPipelineExecution on that pipeline only",
             )
             continue
-        if trigger.type == EVENT_TARGET:
+        if trigger.type == CLOUDWATCH_EVENT_TARGET:
             yield from _rule_sources(resources, trigger)
         if is_unknown(role_arn) or role_arn in checked:
             continue
@@ -288,7 +297,11 @@ def _pipeline_triggers_scoped(
 
 def _rule_sources(resources: Sequence[Resource], target: Resource) -> Iterable[Violation]:
     rule_name = target.inputs.get("rule")
-    rules = [r for r in _of(resources, EVENT_RULE) if rule_name in (r.inputs.get("name"), r.id)]
+    rules = [
+        r
+        for r in _of(resources, CLOUDWATCH_EVENT_RULE)
+        if rule_name in (r.inputs.get("name"), r.id)
+    ]
     for rule in rules:
         sources = _event_sources(rule.inputs.get("eventPattern"))
         if sources is None:
@@ -310,7 +323,7 @@ def _rule_sources(resources: Sequence[Resource], target: Resource) -> Iterable[V
 def _monitoring_runs_checked_job(
     resources: Sequence[Resource], _: StackContext
 ) -> Iterable[Violation]:
-    for schedule in _of(resources, MONITORING_SCHEDULE):
+    for schedule in _of(resources, SAGEMAKER_MONITORING_SCHEDULE):
         config = schedule.inputs.get("monitoringScheduleConfig")
         name = get(config, "monitoringJobDefinitionName")
         kind = get(config, "monitoringType")
@@ -346,7 +359,7 @@ RULES: tuple[ResourceRule, ...] = (
         name="sagemaker-pipeline-steps-encrypted",
         description="Every processing, training and transform step of a SageMaker Pipeline "
         "encrypts its output and its volume with a KMS key.",
-        resource_types=(PIPELINE,),
+        resource_types=(SAGEMAKER_PIPELINE,),
         check=_pipeline_steps_encrypted,
         fix="Generate the definition with make pipelines (the KmsKeyId parameter, filled by "
         "the program with the stack's key).",
@@ -363,7 +376,7 @@ RULES: tuple[ResourceRule, ...] = (
         name="scheduler-schedule-kms",
         description="EventBridge Scheduler schedules encrypt their target's input with a "
         "customer managed KMS key.",
-        resource_types=(SCHEDULE,),
+        resource_types=(SCHEDULER_SCHEDULE,),
         check=_schedule_kms,
         fix="Declare the schedule with the Retraining or BatchInference component, which "
         "encrypts it with the stack's key.",
