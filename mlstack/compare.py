@@ -25,7 +25,6 @@ from typing import Any
 
 from infra.config.types import SECRET_FINGERPRINT, SECRET_PLACEHOLDER
 from mlstack.diff import (
-    ALARM,
     Document,
     Highlight,
     PolicyChange,
@@ -40,6 +39,7 @@ from mlstack.diff import (
 )
 from mlstack.operations import InputChange, diff_inputs, resource_key
 from mlstack.review import FactChange, review_diff, table_cell
+from policy_pack.type_tokens import CLOUDWATCH_METRIC_ALARM
 
 STACK_TOKEN = "{stack}"
 ENVIRONMENT_TOKEN = "{environment}"
@@ -186,7 +186,7 @@ def _has_fingerprints(doc: Document) -> bool:
 
 def _configured_threshold(doc: Document, key: str) -> str | None:
     found = next((r for r in doc["resources"] if _key(r, doc) == key), None)
-    if found is None or found["type"] != ALARM:
+    if found is None or found["type"] != CLOUDWATCH_METRIC_ALARM:
         return None
     return alarm_threshold(found.get("inputs") or {}, variant_instance_types(doc))
 
@@ -220,7 +220,7 @@ def _real_changes(
             group = (tag["key"], before, after)
             folds.tags.setdefault(group, set()).add(key)
             folds.tag_values[group] += 1
-        elif path == "threshold" and new["type"] == ALARM:
+        elif path == "threshold" and new["type"] == CLOUDWATCH_METRIC_ALARM:
             configured = [_configured_threshold(doc, key) for doc in docs]
             if configured[0] is not None and configured[0] == configured[1]:
                 folds.scaled.add(key)

@@ -40,6 +40,14 @@ from mlstack.review import (
     section,
     stack_models,
 )
+from policy_pack.type_tokens import (
+    APPAUTOSCALING_TARGET,
+    CLOUDWATCH_METRIC_ALARM,
+    KUBERNETES_PREFIX,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIGURATION,
+    SAGEMAKER_MODEL,
+)
 
 SECRET_SHOWN = "(secret)"
 """How a secret value reads in a diff."""
@@ -199,7 +207,7 @@ def _model_highlights(doc: Document, per_model: bool = False) -> dict[str, str]:
         for key in ("imageUri", "artifactUri"):
             if model.get(key):
                 out[f"model {key}{where}"] = str(model[key])
-    for resource in _of_type(doc, "aws:sagemaker/model:Model"):
+    for resource in _of_type(doc, SAGEMAKER_MODEL):
         inputs = resource.get("inputs") or {}
         containers = [inputs.get("primaryContainer") or {}, *(inputs.get("containers") or [])]
         for index, container in enumerate(c for c in containers if c):
@@ -214,7 +222,7 @@ def _model_highlights(doc: Document, per_model: bool = False) -> dict[str, str]:
 def _pod_images(doc: Document) -> dict[str, str]:
     out: dict[str, str] = {}
     for resource in doc.get("resources", []):
-        if not resource["type"].startswith("kubernetes:"):
+        if not resource["type"].startswith(KUBERNETES_PREFIX):
             continue
         spec = ((resource.get("inputs") or {}).get("spec") or {}).get("template") or {}
         for container in (spec.get("spec") or {}).get("containers") or []:
@@ -226,7 +234,7 @@ def _pod_images(doc: Document) -> dict[str, str]:
 
 def _sizing_highlights(doc: Document) -> dict[str, str]:
     out: dict[str, str] = {}
-    configs = _of_type(doc, "aws:sagemaker/endpointConfiguration:EndpointConfiguration")
+    configs = _of_type(doc, SAGEMAKER_ENDPOINT_CONFIGURATION)
     for resource in configs:
         inputs = resource.get("inputs") or {}
         for kind in ("productionVariants", "shadowProductionVariants"):
@@ -246,7 +254,7 @@ def _sizing_highlights(doc: Document) -> dict[str, str]:
     sagemaker = _config_object(doc, "mlstack:sagemaker")
     if not configs and sagemaker.get("enabled", True) and "instanceType" in sagemaker:
         out["instances"] = f"{sagemaker.get('instanceCount', 1)} x {sagemaker['instanceType']}"
-    for resource in _of_type(doc, "aws:appautoscaling/target:Target"):
+    for resource in _of_type(doc, APPAUTOSCALING_TARGET):
         inputs = resource.get("inputs") or {}
         if "minCapacity" in inputs or "maxCapacity" in inputs:
             out[f"autoscaling · {resource['name']}"] = (
@@ -255,9 +263,6 @@ def _sizing_highlights(doc: Document) -> dict[str, str]:
     return out
 
 
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 OPERATORS = {
     "GreaterThanThreshold": ">",
     "GreaterThanOrEqualToThreshold": ">=",
@@ -268,9 +273,9 @@ OPERATORS = {
 
 def variant_instance_types(doc: Document) -> dict[tuple[str, str], str]:
     """``(endpoint name, variant name) -> instance type`` of every endpoint in a plan."""
-    configs = {r["urn"]: r for r in _of_type(doc, ENDPOINT_CONFIG)}
+    configs = {r["urn"]: r for r in _of_type(doc, SAGEMAKER_ENDPOINT_CONFIGURATION)}
     out: dict[tuple[str, str], str] = {}
-    for endpoint in _of_type(doc, ENDPOINT):
+    for endpoint in _of_type(doc, SAGEMAKER_ENDPOINT):
         deps = ((endpoint.get("options") or {}).get("propertyDependencies") or {}).get(
             "endpointConfigName"
         ) or []
@@ -337,7 +342,7 @@ def alarm_summary(inputs: dict[str, Any], instance_types: dict[tuple[str, str], 
 def _alarm_highlights(doc: Document) -> dict[str, str]:
     types = variant_instance_types(doc)
     out: dict[str, str] = {}
-    for resource in _of_type(doc, ALARM):
+    for resource in _of_type(doc, CLOUDWATCH_METRIC_ALARM):
         inputs = resource.get("inputs") or {}
         name = inputs.get("name") or resource["name"]
         out[f"alarm · {name}"] = alarm_summary(inputs, types)
@@ -394,7 +399,9 @@ def with_config_units(
     engine sees microseconds and vCPU sums; the stack file says ms and percent)."""
     out = []
     for change in changes:
-        if change.type == ALARM and any(i.path == "threshold" for i in change.inputs):
+        if change.type == CLOUDWATCH_METRIC_ALARM and any(
+            i.path == "threshold" for i in change.inputs
+        ):
             before, after = _config_threshold(base, change.key), _config_threshold(head, change.key)
             inputs = tuple(
                 replace(i, note=f"{before} -> {after} as configured")

@@ -20,11 +20,16 @@ from typing import Any
 import yaml
 
 from mlstack.offline.plan import Plan, PlannedResource
+from policy_pack.type_tokens import (
+    KUBERNETES_HELM_PREFIX,
+    KUBERNETES_KUSTOMIZE_PREFIX,
+    KUBERNETES_YAML_PREFIX,
+)
 
 RENDER_HEADER = "# Rendered by mlstack render-k8s from the offline plan; do not edit.\n"
 """First line of every written file; stale files carrying it are replaced on the next run."""
 
-_NOT_OBJECTS = ("kubernetes:helm.sh/", "kubernetes:yaml", "kubernetes:kustomize")
+_NOT_OBJECTS = (KUBERNETES_HELM_PREFIX, KUBERNETES_YAML_PREFIX, KUBERNETES_KUSTOMIZE_PREFIX)
 _TYPE_TOKEN = re.compile(r"^kubernetes:(?P<api>[^:]+):(?P<kind>[A-Za-z0-9]+)$")
 
 
@@ -93,7 +98,7 @@ def helm_releases(plan: Plan) -> list[dict[str, Any]]:
             "repository": (r.inputs.get("repositoryOpts") or {}).get("repo"),
         }
         for r in plan.resources
-        if r.type.startswith("kubernetes:helm.sh/")
+        if r.type.startswith(KUBERNETES_HELM_PREFIX)
     ]
 
 

@@ -22,28 +22,42 @@ from typing import Any
 from infra.config.types import SECRET_PLACEHOLDER, is_secret_placeholder
 from mlstack.diff_data.replacement import replacement_paths
 from mlstack.offline.secrets import is_ciphertext_fingerprint
+from policy_pack.type_tokens import (
+    ARGO_ROLLOUT,
+    CLOUDWATCH_LOG_GROUP,
+    EC2_VPC,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    KMS_KEY,
+    KUBERNETES_DEPLOYMENT,
+    KUBERNETES_SERVICE,
+    S3_BUCKET,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_MODEL_PACKAGE_GROUP,
+)
 
 Document = dict[str, Any]
 
 STATEFUL_TYPES = frozenset(
     {
-        "aws:s3/bucket:Bucket",
-        "aws:kms/key:Key",
-        "aws:ecr/repository:Repository",
-        "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:eks/cluster:Cluster",
-        "aws:ec2/vpc:Vpc",
+        S3_BUCKET,
+        KMS_KEY,
+        ECR_REPOSITORY,
+        SAGEMAKER_MODEL_PACKAGE_GROUP,
+        CLOUDWATCH_LOG_GROUP,
+        EKS_CLUSTER,
+        EC2_VPC,
     }
 )
 """Resources holding data or identity: replacing or deleting them loses something."""
 SERVING_TYPES = frozenset(
     {
-        "aws:sagemaker/endpoint:Endpoint",
-        "aws:eks/nodeGroup:NodeGroup",
-        "kubernetes:argoproj.io/v1alpha1:Rollout",
-        "kubernetes:apps/v1:Deployment",
-        "kubernetes:core/v1:Service",
+        SAGEMAKER_ENDPOINT,
+        EKS_NODE_GROUP,
+        ARGO_ROLLOUT,
+        KUBERNETES_DEPLOYMENT,
+        KUBERNETES_SERVICE,
     }
 )
 """Resources that answer requests: replacing or deleting them interrupts serving."""

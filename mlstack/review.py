@@ -47,6 +47,7 @@ from mlstack.diff_data.prices import Service, currency, hourly_price, source
 from mlstack.loop import loop_summary
 from mlstack.offline.secrets import Fingerprinter
 from mlstack.operations import Operation, ResourceChange, counts, operations
+from policy_pack.type_tokens import SAGEMAKER_ENDPOINT, SAGEMAKER_INFERENCE_COMPONENT
 
 Document = dict[str, Any]
 UNKNOWN = "unknown"
@@ -978,9 +979,7 @@ class FactChange:
         return out
 
 
-DEPLOYED_TYPES = frozenset(
-    {"aws:sagemaker/endpoint:Endpoint", "aws-native:sagemaker:InferenceComponent"}
-)
+DEPLOYED_TYPES = frozenset({SAGEMAKER_ENDPOINT, SAGEMAKER_INFERENCE_COMPONENT})
 """An update of these runs a model's rollout: an endpoint's, or an inference component's
 rolling update on a shared fleet."""
 

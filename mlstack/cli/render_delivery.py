@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from mlstack.offline.plan import Plan
-
-ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+from policy_pack.type_tokens import (
+    CLOUDWATCH_METRIC_ALARM,
+    SAGEMAKER_ENDPOINT,
+)
 
 
 def _metric(inputs: dict[str, Any]) -> str:
@@ -34,11 +35,11 @@ def _short(arn: Any) -> str:
 def alarm_table(plan: Plan, console: Console) -> None:
     """Every alarm on one line: what it watches and its threshold (in the config's units), the
     window, missing-data handling, whom it notifies and which endpoint it rolls back."""
-    alarms = plan.of_type(ALARM)
+    alarms = plan.of_type(CLOUDWATCH_METRIC_ALARM)
     if not alarms:
         return
     rollbacks: dict[str, list[str]] = {}
-    for endpoint in plan.of_type(ENDPOINT):
+    for endpoint in plan.of_type(SAGEMAKER_ENDPOINT):
         config = endpoint.inputs.get("deploymentConfig") or {}
         for entry in (config.get("autoRollbackConfiguration") or {}).get("alarms") or []:
             rollbacks.setdefault(entry.get("alarmName"), []).append(

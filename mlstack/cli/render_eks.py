@@ -9,6 +9,7 @@ from infra.rollout import compile_kubernetes_strategy, timeline
 from mlstack.manifests import helm_releases
 from mlstack.offline.plan import Plan
 from mlstack.review import rollout_policy, section, stack_models
+from policy_pack.type_tokens import EKS_CLUSTER, EKS_NODE_GROUP
 
 
 def kubernetes_rollout(settings: dict) -> str | None:
@@ -28,7 +29,7 @@ def kubernetes_rollout(settings: dict) -> str | None:
 def eks_summary(plan: Plan, console: Console) -> None:
     """Cluster version, API access, encryption, logs, nodes, then the workload's steps (each
     model's on EKS in a stack of many models)."""
-    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    clusters = plan.of_type(EKS_CLUSTER)
     if not clusters:
         return
     table = Table(title="EKS", title_justify="left", show_header=False)
@@ -43,7 +44,7 @@ def eks_summary(plan: Plan, console: Console) -> None:
         table.add_row("API endpoint", access)
         table.add_row("encrypted", ", ".join(encrypted) or "[red]nothing[/red]")
         table.add_row("control-plane logs", ", ".join(inputs.get("enabledClusterLogTypes") or []))
-    for group in plan.of_type("aws:eks/nodeGroup:NodeGroup"):
+    for group in plan.of_type(EKS_NODE_GROUP):
         scaling = group.inputs.get("scalingConfig") or {}
         types = ", ".join(group.inputs.get("instanceTypes") or [])
         table.add_row(

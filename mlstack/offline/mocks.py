@@ -36,6 +36,51 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
 from pulumi.runtime.mocks import MockMonitor
 
 from mlstack.offline.plan import PlannedResource, ResourceOptionsRecord, to_plain
+from policy_pack.type_tokens import (
+    APPAUTOSCALING_POLICY,
+    AWS_NATIVE_PREFIX,
+    CLOUDWATCH_DASHBOARD,
+    CLOUDWATCH_EVENT_RULE,
+    CLOUDWATCH_LOG_GROUP,
+    CLOUDWATCH_METRIC_ALARM,
+    EC2_DEFAULT_SECURITY_GROUP,
+    EC2_EIP,
+    EC2_FLOW_LOG,
+    EC2_INTERNET_GATEWAY,
+    EC2_LAUNCH_TEMPLATE,
+    EC2_NAT_GATEWAY,
+    EC2_ROUTE_TABLE,
+    EC2_SECURITY_GROUP,
+    EC2_SUBNET,
+    EC2_VPC,
+    EC2_VPC_ENDPOINT,
+    ECR_REPOSITORY,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    IAM_OPENID_CONNECT_PROVIDER,
+    IAM_POLICY,
+    IAM_ROLE,
+    IAM_ROLE_POLICY,
+    KMS_ALIAS,
+    KMS_KEY,
+    KUBERNETES_HELM_PREFIX,
+    KUBERNETES_PREFIX,
+    S3_BUCKET,
+    S3_BUCKET_TYPES,
+    S3_BUCKET_V2,
+    SAGEMAKER_DATA_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_CONFIGURATION,
+    SAGEMAKER_INFERENCE_COMPONENT,
+    SAGEMAKER_MODEL,
+    SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION,
+    SAGEMAKER_MODEL_PACKAGE_GROUP,
+    SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION,
+    SAGEMAKER_MONITORING_SCHEDULE,
+    SAGEMAKER_PIPELINE,
+    SCHEDULER_SCHEDULE,
+    SNS_TOPIC,
+)
 
 ACCOUNT_ID = "123456789012"
 """The AWS account every offline plan pretends to run in (AWS's documentation example)."""
@@ -82,48 +127,48 @@ def physical_name(type_token: str, name: str) -> str:
 
 # Property the provider fills with an auto-generated physical name, per resource type.
 AUTONAME_PROPERTY: dict[str, str] = {
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
-    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "name",
-    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
-    "aws:appautoscaling/policy:Policy": "name",
-    "aws:ecr/repository:Repository": "name",
-    "aws:iam/role:Role": "name",
-    "aws:iam/policy:Policy": "name",
-    "aws:iam/rolePolicy:RolePolicy": "name",
-    "aws:sns/topic:Topic": "name",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
-    "aws:cloudwatch/logGroup:LogGroup": "name",
-    "aws:sagemaker/model:Model": "name",
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": "name",
-    "aws:sagemaker/endpoint:Endpoint": "name",
-    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": "name",
-    "aws:eks/cluster:Cluster": "name",
-    "aws:eks/nodeGroup:NodeGroup": "nodeGroupName",
-    "aws:ec2/launchTemplate:LaunchTemplate": "name",
-    "aws:ec2/securityGroup:SecurityGroup": "name",
-    "aws:kms/alias:Alias": "name",
-    "aws:scheduler/schedule:Schedule": "name",
-    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
-    "aws:cloudwatch/eventRule:EventRule": "name",
+    S3_BUCKET: "bucket",
+    S3_BUCKET_V2: "bucket",
+    SAGEMAKER_MODEL_PACKAGE_GROUP: "modelPackageGroupName",
+    SAGEMAKER_MONITORING_SCHEDULE: "name",
+    CLOUDWATCH_DASHBOARD: "dashboardName",
+    APPAUTOSCALING_POLICY: "name",
+    ECR_REPOSITORY: "name",
+    IAM_ROLE: "name",
+    IAM_POLICY: "name",
+    IAM_ROLE_POLICY: "name",
+    SNS_TOPIC: "name",
+    CLOUDWATCH_METRIC_ALARM: "name",
+    CLOUDWATCH_LOG_GROUP: "name",
+    SAGEMAKER_MODEL: "name",
+    SAGEMAKER_ENDPOINT_CONFIGURATION: "name",
+    SAGEMAKER_ENDPOINT: "name",
+    SAGEMAKER_DATA_QUALITY_JOB_DEFINITION: "name",
+    EKS_CLUSTER: "name",
+    EKS_NODE_GROUP: "nodeGroupName",
+    EC2_LAUNCH_TEMPLATE: "name",
+    EC2_SECURITY_GROUP: "name",
+    KMS_ALIAS: "name",
+    SCHEDULER_SCHEDULE: "name",
+    SAGEMAKER_PIPELINE: "pipelineName",
+    CLOUDWATCH_EVENT_RULE: "name",
     # pulumi-aws-native (CloudControl) resources name themselves the same way.
-    "aws-native:sagemaker:ModelQualityJobDefinition": "jobDefinitionName",
-    "aws-native:sagemaker:ModelExplainabilityJobDefinition": "jobDefinitionName",
-    "aws-native:sagemaker:InferenceComponent": "inferenceComponentName",
+    SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION: "jobDefinitionName",
+    SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION: "jobDefinitionName",
+    SAGEMAKER_INFERENCE_COMPONENT: "inferenceComponentName",
 }
 
 # aws-native resources: the output holding the ARN, and what AWS reports once it is ready.
 AWS_NATIVE_OUTPUTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "aws-native:sagemaker:InferenceComponent": (
+    SAGEMAKER_INFERENCE_COMPONENT: (
         "inferenceComponentArn",
         {"inferenceComponentStatus": "InService"},
     ),
-    "aws-native:sagemaker:ModelQualityJobDefinition": (
+    SAGEMAKER_MODEL_QUALITY_JOB_DEFINITION: (
         "jobDefinitionArn",
         {"creationTime": "2026-01-01T00:00:00Z"},
     ),
-    "aws-native:sagemaker:ModelExplainabilityJobDefinition": (
+    SAGEMAKER_MODEL_EXPLAINABILITY_JOB_DEFINITION: (
         "jobDefinitionArn",
         {"creationTime": "2026-01-01T00:00:00Z"},
     ),
@@ -132,37 +177,35 @@ AWS_NATIVE_OUTPUTS: dict[str, tuple[str, dict[str, Any]]] = {
 # EC2 resources get IDs in AWS's format (``<prefix>-<17 hex digits>``) instead of a name,
 # so subnet, security group and VPC IDs read in a plan as they would in the console.
 EC2_ID_PREFIX: dict[str, str] = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/flowLog:FlowLog": "fl",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    EC2_VPC: "vpc",
+    EC2_SUBNET: "subnet",
+    EC2_SECURITY_GROUP: "sg",
+    EC2_DEFAULT_SECURITY_GROUP: "sg",
+    EC2_INTERNET_GATEWAY: "igw",
+    EC2_NAT_GATEWAY: "nat",
+    EC2_EIP: "eipalloc",
+    EC2_ROUTE_TABLE: "rtb",
+    EC2_VPC_ENDPOINT: "vpce",
+    EC2_FLOW_LOG: "fl",
+    EC2_LAUNCH_TEMPLATE: "lt",
 }
 
 # ARN resource part per type when it is not "<kind>/<name>".
 _ARN_FORMATS: dict[str, str] = {
-    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
-    "aws:s3/bucketV2:BucketV2": "arn:aws:s3:::{name}",
-    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
-    "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy/{name}",
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (
-        "arn:aws:iam::{account}:oidc-provider/{name}"
-    ),
-    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{id}",
-    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
-    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
-    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
-    "aws:ecr/repository:Repository": "arn:aws:ecr:{region}:{account}:repository/{name}",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": (
+    S3_BUCKET: "arn:aws:s3:::{name}",
+    S3_BUCKET_V2: "arn:aws:s3:::{name}",
+    IAM_ROLE: "arn:aws:iam::{account}:role/{name}",
+    IAM_POLICY: "arn:aws:iam::{account}:policy/{name}",
+    IAM_OPENID_CONNECT_PROVIDER: ("arn:aws:iam::{account}:oidc-provider/{name}"),
+    KMS_KEY: "arn:aws:kms:{region}:{account}:key/{id}",
+    SNS_TOPIC: "arn:aws:sns:{region}:{account}:{name}",
+    CLOUDWATCH_METRIC_ALARM: "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    CLOUDWATCH_LOG_GROUP: "arn:aws:logs:{region}:{account}:log-group:{name}",
+    ECR_REPOSITORY: "arn:aws:ecr:{region}:{account}:repository/{name}",
+    SAGEMAKER_MODEL_PACKAGE_GROUP: (
         "arn:aws:sagemaker:{region}:{account}:model-package-group/{name}"
     ),
-    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+    SAGEMAKER_ENDPOINT_CONFIGURATION: (
         "arn:aws:sagemaker:{region}:{account}:endpoint-config/{name}"
     ),
 }
@@ -263,9 +306,9 @@ class OfflineMocks(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         state = dict(args.inputs)
-        if args.typ.startswith("kubernetes:"):
+        if args.typ.startswith(KUBERNETES_PREFIX):
             return self._kubernetes(args, state)
-        if args.typ.startswith("aws-native:"):
+        if args.typ.startswith(AWS_NATIVE_PREFIX):
             return self._aws_native(args, state)
         suffix = _suffix(args.typ, args.name)
         name_property = AUTONAME_PROPERTY.get(args.typ)
@@ -276,7 +319,7 @@ class OfflineMocks(Mocks):
         if args.typ in EC2_ID_PREFIX:
             digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()[:17]
             resource_id = f"{EC2_ID_PREFIX[args.typ]}-{digest}"
-        if args.typ == "aws:kms/key:Key":
+        if args.typ == KMS_KEY:
             digest = hashlib.sha256(f"{args.typ}::{args.name}".encode()).hexdigest()
             resource_id = (
                 f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
@@ -297,15 +340,15 @@ class OfflineMocks(Mocks):
 
     def _specific_outputs(self, typ: str, name: str, state: dict[str, Any]) -> dict[str, Any]:
         registry = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
-        if typ == "aws:ecr/repository:Repository":
+        if typ == ECR_REPOSITORY:
             return {"registryId": self.account, "repositoryUrl": f"{registry}/{name}"}
-        if typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+        if typ in S3_BUCKET_TYPES:
             return {
                 "bucketDomainName": f"{name}.s3.amazonaws.com",
                 "bucketRegionalDomainName": f"{name}.s3.{self.region}.amazonaws.com",
                 "region": self.region,
             }
-        if typ == "aws:eks/cluster:Cluster":
+        if typ == EKS_CLUSTER:
             issuer = (
                 f"https://oidc.eks.{self.region}.amazonaws.com/id/{_suffix(name).upper()}OFFLINE"
             )
@@ -316,16 +359,16 @@ class OfflineMocks(Mocks):
                 "status": "ACTIVE",
                 "platformVersion": "eks.1",
             }
-        if typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+        if typ == IAM_OPENID_CONNECT_PROVIDER:
             host = str(state.get("url") or name).removeprefix("https://")
             return {"arn": f"arn:aws:iam::{self.account}:oidc-provider/{host}"}
-        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        if typ == EC2_LAUNCH_TEMPLATE:
             return {"latestVersion": 1, "defaultVersion": 1}
-        if typ == "aws:eks/nodeGroup:NodeGroup":
+        if typ == EKS_NODE_GROUP:
             return {"status": "ACTIVE"}
-        if typ == "aws:ec2/vpc:Vpc":
+        if typ == EC2_VPC:
             return {"defaultSecurityGroupId": f"sg-{_suffix(name)}0default"}
-        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and state.get("vpcEndpointType") == "Gateway":
+        if typ == EC2_VPC_ENDPOINT and state.get("vpcEndpointType") == "Gateway":
             return {"prefixListId": f"pl-{_suffix(name)}", "cidrBlocks": list(S3_PREFIX_LIST_CIDRS)}
         return {}
 
@@ -344,7 +387,7 @@ class OfflineMocks(Mocks):
     def _kubernetes(self, args: MockResourceArgs, state: dict[str, Any]) -> tuple[str, dict]:
         metadata = dict(state.get("metadata") or {})
         # Helm releases name themselves; every other object gets the provider's auto-name.
-        autonamed = not args.typ.startswith("kubernetes:helm.sh")
+        autonamed = not args.typ.startswith(KUBERNETES_HELM_PREFIX)
         if autonamed and "name" not in metadata and args.custom:
             metadata["name"] = f"{args.name}-{_suffix(args.typ, args.name)}"
         if metadata:

@@ -32,6 +32,9 @@ from mlstack.project import PROJECT_ROOT
 from mlstack.scan.cloudformation import convert_native
 from mlstack.scan.terraform_json import Conversion, convert_plan
 from policy_pack.rules.instance_storage import has_instance_store
+from policy_pack.type_tokens import (
+    SAGEMAKER_ENDPOINT_CONFIGURATION,
+)
 
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
 DOCKERFILE = PROJECT_ROOT / "serving" / "Dockerfile"
@@ -217,14 +220,13 @@ def run_checkov(
 
 
 VOLUME_KMS_CHECK = "CKV_AWS_98"
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 
 
 def _instance_store_configs(plan: Plan) -> set[str]:
     """Names of endpoint configurations whose every variant keeps its storage on
     hardware-encrypted instance store, where AWS refuses a volume KMS key."""
     names = set()
-    for resource in plan.of_type(ENDPOINT_CONFIG):
+    for resource in plan.of_type(SAGEMAKER_ENDPOINT_CONFIGURATION):
         variants = resource.inputs.get("productionVariants") or []
         types = [str(v.get("instanceType", "")) for v in variants if isinstance(v, dict)]
         if types and all(has_instance_store(t) for t in types):

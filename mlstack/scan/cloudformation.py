@@ -15,8 +15,10 @@ import re
 from typing import Any
 
 from mlstack.offline.plan import Plan, PlannedResource
+from policy_pack.type_tokens import (
+    AWS_NATIVE_PREFIX,
+)
 
-PREFIX = "aws-native:"
 SERVICE_NAMES = {"sagemaker": "SageMaker", "iam": "IAM", "s3": "S3", "ec2": "EC2"}
 """CloudFormation's spelling of a module where capitalising the first letter is wrong."""
 FREE_FORM = frozenset({"environment"})
@@ -25,7 +27,7 @@ FREE_FORM = frozenset({"environment"})
 
 def cloudformation_type(type_token: str) -> str | None:
     """``AWS::SageMaker::ModelQualityJobDefinition`` for an aws-native token, else None."""
-    if not type_token.startswith(PREFIX) or type_token.count(":") != 2:
+    if not type_token.startswith(AWS_NATIVE_PREFIX) or type_token.count(":") != 2:
         return None
     _, module, kind = type_token.split(":")
     service = SERVICE_NAMES.get(module, module[:1].upper() + module[1:])

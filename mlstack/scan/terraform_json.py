@@ -39,18 +39,24 @@ from pulumi.runtime import MockResourceArgs
 
 from mlstack.offline.mocks import OfflineMocks
 from mlstack.offline.plan import Plan, PlannedResource
+from policy_pack.type_tokens import (
+    AWS_NATIVE_PREFIX,
+    EC2_TRANSIT_GATEWAY,
+    IAM_OPENID_CONNECT_PROVIDER,
+    KUBERNETES_PREFIX,
+    S3_BUCKET_ENCRYPTION_V2,
+    S3_BUCKET_LIFECYCLE_V2,
+    S3_BUCKET_V2,
+    S3_BUCKET_VERSIONING_V2,
+)
 
 TERRAFORM_TYPE_OVERRIDES: dict[str, str] = {
-    "aws:s3/bucketV2:BucketV2": "aws_s3_bucket",
-    "aws:s3/bucketVersioningV2:BucketVersioningV2": "aws_s3_bucket_versioning",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": (
-        "aws_s3_bucket_server_side_encryption_configuration"
-    ),
-    "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2": (
-        "aws_s3_bucket_lifecycle_configuration"
-    ),
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "aws_iam_openid_connect_provider",
-    "aws:ec2/transitGateway:TransitGateway": "aws_ec2_transit_gateway",
+    S3_BUCKET_V2: "aws_s3_bucket",
+    S3_BUCKET_VERSIONING_V2: "aws_s3_bucket_versioning",
+    S3_BUCKET_ENCRYPTION_V2: ("aws_s3_bucket_server_side_encryption_configuration"),
+    S3_BUCKET_LIFECYCLE_V2: ("aws_s3_bucket_lifecycle_configuration"),
+    IAM_OPENID_CONNECT_PROVIDER: "aws_iam_openid_connect_provider",
+    EC2_TRANSIT_GATEWAY: "aws_ec2_transit_gateway",
 }
 """Resource types whose Terraform name does not follow the rule."""
 
@@ -289,9 +295,9 @@ def _reason(resource: PlannedResource) -> str | None:
         return "component (declares no cloud resource itself)"
     if resource.type.startswith("pulumi:providers:"):
         return "provider configuration"
-    if resource.type.startswith("kubernetes:"):
+    if resource.type.startswith(KUBERNETES_PREFIX):
         return "Kubernetes object (scanned as a rendered manifest)"
-    if resource.type.startswith("aws-native:"):
+    if resource.type.startswith(AWS_NATIVE_PREFIX):
         return "pulumi-aws-native resource (scanned as CloudFormation)"
     if terraform_type(resource.type) is None:
         return "unknown: not a pulumi-aws resource type"
