@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.interpolation import json_document
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 STS_AUDIENCE = "sts.amazonaws.com"
 KIT_PREFIX = "mlstack"
@@ -136,7 +138,7 @@ class GitHubAccess(pulumi.ComponentResource):
 
     def _trust(self, environment: str) -> pulumi.Output[str]:
         """Only this repository's jobs in ``environment``, with GitHub's audience for STS."""
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -158,7 +160,7 @@ class GitHubAccess(pulumi.ComponentResource):
         )
 
     def _preview_policy(self) -> pulumi.Output[str]:
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -182,7 +184,7 @@ class GitHubAccess(pulumi.ComponentResource):
         roles = pulumi.Output.format(
             "arn:{0}:iam::{1}:role/{2}*", args.partition, args.account_id, KIT_PREFIX
         )
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [
