@@ -48,6 +48,7 @@ from infra.components.fleet import (
     SharedFleetArgs,
     aws_native_provider,
 )
+from infra.components.interpolation import concat
 from infra.components.k8s_manifests import NetworkPeer, dashboard_markdown
 from infra.components.k8s_serving import KubernetesServing, KubernetesServingArgs
 from infra.components.monitoring import (
@@ -548,13 +549,9 @@ if config.eks.enabled:
     for served in on_eks:
         serving = served.view.kubernetes
         if serving.image_digest is not None:
-            image = pulumi.Output.concat(
-                registry.repository.repository_url, "@", serving.image_digest
-            )
+            image = concat(registry.repository.repository_url, "@", serving.image_digest)
         else:
-            image = pulumi.Output.concat(
-                registry.repository.repository_url, ":", serving.image_tag or ""
-            )
+            image = concat(registry.repository.repository_url, ":", serving.image_tag or "")
         model_bucket, model_key = bucket_and_key(
             serving.model_artifact, registry.artifacts_bucket.bucket
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from infra.components.batch import BatchInference, BatchInferenceArgs
+from infra.components.interpolation import concat
 from infra.components.model_monitors import (
     ExplainabilitySettings,
     ModelMonitors,
@@ -83,9 +84,7 @@ def image_repository_arn(partition: pulumi.Input[str], image_uri: str) -> pulumi
     host, _, path = image_uri.partition("/")
     repository = path.split("@")[0].rsplit(":", 1)[0] if "@" in path or ":" in path else path
     account, _, _, region = host.split(".")[:4]
-    return pulumi.Output.concat(
-        "arn:", partition, ":ecr:", region, ":", account, ":repository/", repository
-    )
+    return concat("arn:", partition, ":ecr:", region, ":", account, ":repository/", repository)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ Then many models: one stack of 1, 10 and 50 generated models (``benchmarks/plan/
 in a temporary copy of the project), each planned in a fresh process, beside the same floor;
 the marginal cost per model is (t50 - t1) / 49 (target: at most 60 ms). Last, ``mlstack
 diff`` of a one-model change (one model's packageVersion) in the 50-model stack, against
-its plan time (target: at most 1.5x). ``--profile`` adds where the 50-model plan spends its
-time (cProfile, in process).
+its plan time (target: at most 1.5x). In process, after a warm-up plan, the same plans beside
+the SDK's floors measured in the same runs (``benchmarks/plan/floor.py``): the resources of
+the plans re-declared with their planned inputs and no program, and bare registrations.
+``--profile`` adds where the 50-model plan spends its time (cProfile, in process).
 
 Run: ``make bench-plan`` (or ``.venv/bin/python -m benchmarks.plan.run --runs 7``).
 """
@@ -26,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.plan.floor import bare_project, replay_project, same_registrations
 from benchmarks.plan.models import STACK, model_name, models_project, stack_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,29 +132,57 @@ def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> N
     print(
         f"diff/plan at {last} models: {ratio:.2f}x ({verdict} the {TARGET_DIFF_RATIO:.1f}x target)"
     )
-    in_process(projects, runs)
+    in_process(projects, runs, workdir)
     if profile:
         _profile(largest)
 
 
-def in_process(projects: dict[int, Path], runs: int) -> None:
+def in_process(projects: dict[int, Path], runs: int, workdir: Path) -> None:
     """The same plans in this process after a warm-up plan: the cost of the models alone,
-    without interpreter start and imports (the floor)."""
+    without interpreter start and imports (the floor), beside the SDK's floors in the same
+    runs (``benchmarks/plan/floor.py``): the planned resources re-declared with their inputs
+    and no program, and bare registrations of as many resources."""
     from mlstack.offline.harness import run_plan
 
-    run_plan(STACK, projects[MODEL_COUNTS[0]])  # imports and caches
-    medians = {}
-    for n, project in projects.items():
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            run_plan(STACK, project)
-            samples.append(time.perf_counter() - start)
-        medians[n] = statistics.median(samples)
     first, last = MODEL_COUNTS[0], MODEL_COUNTS[-1]
-    per_model_ms = (medians[last] - medians[first]) / (last - first) * 1000
-    shown = ", ".join(f"{n} model(s) {medians[n]:.3f} s" for n in MODEL_COUNTS)
-    print(f"in process, after a warm-up plan: {shown}; {per_model_ms:.0f} ms per model")
+    plans = {n: run_plan(STACK, projects[n]) for n in (first, last)}  # imports and caches
+    subjects: dict[tuple[str, int], Path] = {("plan", n): p for n, p in projects.items()}
+    for n in (first, last):
+        replay = replay_project(workdir / f"replay-{n}", plans[n])
+        if not same_registrations(plans[n], run_plan(STACK, replay)):
+            raise SystemExit(f"the replay of {n} model(s) did not register the plan's resources")
+        subjects["replay", n] = replay
+        subjects["bare", n] = bare_project(workdir / f"bare-{n}", len(plans[n].resources))
+    wall: dict[tuple[str, int], list[float]] = {key: [] for key in subjects}
+    cpu: dict[tuple[str, int], list[float]] = {key: [] for key in subjects}
+    for _ in range(runs):
+        for key, project in subjects.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run_plan(STACK, project)
+            wall[key].append(time.perf_counter() - start)
+            cpu[key].append(time.process_time() - start_cpu)
+
+    def per_model_ms(kind: str, samples: dict[tuple[str, int], list[float]]) -> float:
+        grown = statistics.median(samples[kind, last]) - statistics.median(samples[kind, first])
+        return grown / (last - first) * 1000
+
+    shown = ", ".join(f"{n} model(s) {statistics.median(wall['plan', n]):.3f} s" for n in projects)
+    plan_ms, replay_ms = per_model_ms("plan", wall), per_model_ms("replay", wall)
+    resources = (len(plans[last].resources) - len(plans[first].resources)) / (last - first)
+    bare_ms = per_model_ms("bare", wall) / resources
+    print(
+        f"in process, after a warm-up plan: {shown}; {plan_ms:.0f} ms per model "
+        f"({per_model_ms('plan', cpu):.0f} ms of CPU)"
+    )
+    print(
+        f"SDK floor, same runs: the {resources:.0f} resources of a model re-declared with their "
+        f"planned inputs and no program, {replay_ms:.0f} ms per model "
+        f"({per_model_ms('replay', cpu):.0f} ms of CPU); plan/floor {plan_ms / replay_ms:.2f}x"
+    )
+    print(
+        f"a bare registration (pulumi.CustomResource, 3 plain inputs): {bare_ms:.2f} ms, "
+        f"{bare_ms * resources:.0f} ms for {resources:.0f}"
+    )
     print(f"load average during the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
@@ -168,7 +199,9 @@ def _profile(project: Path) -> None:
     profiler.disable()
     print()
     print(f"profile of one plan of {model_name(MODEL_COUNTS[-1] - 1)[:-3]}* x {MODEL_COUNTS[-1]}")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(15)
+    stats.sort_stats("cumulative").print_stats(r"pulumi|infra|mlstack", 15)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.endpoint import model_package_arn
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat
 from infra.components.retraining import (
     SAGEMAKER_SERVICE,
     SCHEDULER_SERVICE,
@@ -131,7 +132,7 @@ class BatchInference(pulumi.ComponentResource):
                         "Effect": "Allow",
                         "Action": "s3:GetObject",
                         "Resource": [
-                            pulumi.Output.concat(bucket_arn, "/", prefix, "/*")
+                            concat(bucket_arn, "/", prefix, "/*")
                             for prefix in (*args.artifact_prefixes, args.input_prefix)
                         ],
                     },
@@ -139,7 +140,7 @@ class BatchInference(pulumi.ComponentResource):
                         "Sid": "WritePredictions",
                         "Effect": "Allow",
                         "Action": "s3:PutObject",
-                        "Resource": pulumi.Output.concat(bucket_arn, "/", args.output_prefix, "/*"),
+                        "Resource": concat(bucket_arn, "/", args.output_prefix, "/*"),
                     },
                     {
                         "Sid": "ListArtifacts",
@@ -182,7 +183,7 @@ class BatchInference(pulumi.ComponentResource):
                             "logs:CreateLogStream",
                             "logs:PutLogEvents",
                         ],
-                        "Resource": pulumi.Output.concat(
+                        "Resource": concat(
                             "arn:",
                             args.partition,
                             ":logs:",

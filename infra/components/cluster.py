@@ -35,6 +35,7 @@ from infra.components.iam import (
     role_with_inline_policy,
     service_trust_policy,
 )
+from infra.components.interpolation import concat, json_document
 from infra.config.eks import CapacityType, EndpointAccess
 
 CONTROL_PLANE_LOG_TYPES: tuple[str, ...] = (
@@ -123,7 +124,7 @@ def kubeconfig(
     region: pulumi.Input[str],
 ) -> pulumi.Output[str]:
     """A kubeconfig for the cluster that gets short-lived tokens from ``aws eks get-token``."""
-    return pulumi.Output.json_dumps(
+    return json_document(
         {
             "apiVersion": "v1",
             "kind": "Config",
@@ -219,9 +220,7 @@ def cluster_trust_policy() -> pulumi.Output[str]:
 
 def cluster_admin_policy_arn(partition: pulumi.Input[str]) -> pulumi.Output[str]:
     """The EKS access policy that makes a principal cluster-admin."""
-    return pulumi.Output.concat(
-        "arn:", partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-    )
+    return concat("arn:", partition, ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
 
 
 class Cluster(pulumi.ComponentResource):

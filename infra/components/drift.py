@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from infra.components.alarms import declare_alarm, drift_alarm
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat
 from infra.components.s3 import S3_SCHEME, bucket_and_key, object_arn, s3_uri
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
@@ -52,9 +53,9 @@ def monitoring_role_policy(
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": [
-                pulumi.Output.concat(bucket_arn, "/", capture_prefix, "/*"),
+                concat(bucket_arn, "/", capture_prefix, "/*"),
                 *(object_arn(partition, *bucket_and_key(b, bucket)) for b in baselines),
-                *(pulumi.Output.concat(bucket_arn, "/", p, "/*") for p in extra_read_prefixes),
+                *(concat(bucket_arn, "/", p, "/*") for p in extra_read_prefixes),
             ],
         },
         {
@@ -67,7 +68,7 @@ def monitoring_role_policy(
             "Sid": "WriteReports",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": pulumi.Output.concat(bucket_arn, "/", output_prefix, "/*"),
+            "Resource": concat(bucket_arn, "/", output_prefix, "/*"),
         },
         {
             "Sid": "UseStackKey",
@@ -79,7 +80,7 @@ def monitoring_role_policy(
             "Sid": "WriteJobLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": pulumi.Output.concat(
+            "Resource": concat(
                 "arn:",
                 partition,
                 ":logs:",
@@ -172,7 +173,7 @@ class DriftMonitor(pulumi.ComponentResource):
         bucket = pulumi.Output.from_input(args.artifacts_bucket)
         statistics = s3_uri(bucket, args.baseline_statistics_uri)
         constraints = s3_uri(bucket, args.baseline_constraints_uri)
-        self.reports_uri = pulumi.Output.concat(S3_SCHEME, bucket, "/", output_prefix)
+        self.reports_uri = concat(S3_SCHEME, bucket, "/", output_prefix)
 
         self.role, role_policy = self._role(name, args, account, region, output_prefix)
 

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat
 from infra.components.s3 import s3_uri
 from infra.config.sagemaker import EndpointMode
 from infra.rollout import SageMakerDeployment
@@ -52,7 +53,7 @@ def model_package_arn(
     version: int,
 ) -> pulumi.Output[str]:
     """ARN of a versioned model package: ``...:model-package/<group>/<version>``."""
-    return pulumi.Output.concat(
+    return concat(
         "arn:", partition, ":sagemaker:", region, ":", account, f":model-package/{group}/{version}"
     )
 
@@ -82,7 +83,7 @@ def execution_role_policy(
     """Least privilege for the models: pull the kit's image, read artifacts, write captured
     data, use the stack's key, write the endpoint's logs and metrics, and read the rollback
     alarms. VPC networking permissions only when the models run in a VPC."""
-    log_group = pulumi.Output.concat(
+    log_group = concat(
         "arn:", partition, ":logs:", region, ":", account, ":log-group:/aws/sagemaker/Endpoints/"
     )
     statements: list[dict[str, Any]] = [
@@ -106,7 +107,7 @@ def execution_role_policy(
             "Sid": "ReadArtifacts",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+            "Resource": concat(bucket_arn, "/*"),
         },
         {
             "Sid": "ListArtifacts",
@@ -124,7 +125,7 @@ def execution_role_policy(
             "Sid": "WriteEndpointLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": pulumi.Output.concat(log_group, endpoint_name, ":*"),
+            "Resource": concat(log_group, endpoint_name, ":*"),
         },
         {
             "Sid": "WriteEndpointMetrics",
@@ -137,7 +138,7 @@ def execution_role_policy(
             "Sid": "ReadRollbackAlarms",
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",
-            "Resource": pulumi.Output.concat(
+            "Resource": concat(
                 "arn:",
                 partition,
                 ":cloudwatch:",
@@ -156,7 +157,7 @@ def execution_role_policy(
                 "Sid": "WriteCapturedData",
                 "Effect": "Allow",
                 "Action": ["s3:PutObject"],
-                "Resource": pulumi.Output.concat(bucket_arn, "/", capture_prefix, "/*"),
+                "Resource": concat(bucket_arn, "/", capture_prefix, "/*"),
             }
         )
     if vpc:

@@ -24,6 +24,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.interpolation import json_document
+
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 STS_AUDIENCE = "sts.amazonaws.com"
 KIT_PREFIX = "mlstack"
@@ -284,7 +286,7 @@ class GitHubAccess(pulumi.ComponentResource):
 
     def _trust(self, environment: str) -> pulumi.Output[str]:
         """Only this repository's jobs in ``environment``, with GitHub's audience for STS."""
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -306,7 +308,7 @@ class GitHubAccess(pulumi.ComponentResource):
         )
 
     def _preview_policy(self) -> pulumi.Output[str]:
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -357,7 +359,7 @@ class GitHubAccess(pulumi.ComponentResource):
             for prefix in sorted(set(prefixes))
         ]
         keys = pulumi.Output.format("arn:{0}:kms:*:{1}:key/*", args.partition, args.account_id)
-        return pulumi.Output.json_dumps(
+        return json_document(
             {
                 "Version": "2012-10-17",
                 "Statement": [

@@ -1,6 +1,6 @@
 """IAM shared by the components: policy documents and the one role-with-inline-policy builder.
 
-Documents are serialised with ``pulumi.Output.json_dumps(..., sort_keys=True)``: Outputs sit in
+Documents are serialised with ``json_document(..., sort_keys=True)``: Outputs sit in
 the document by key, and the text is what ``json.dumps(doc, sort_keys=True)`` gives.
 """
 
@@ -13,14 +13,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.components.interpolation import concat, json_document
+
 POLICY_VERSION = "2012-10-17"
 
 
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy document of ``statements`` (which may hold Outputs), keys sorted."""
-    return pulumi.Output.json_dumps(
-        {"Version": POLICY_VERSION, "Statement": list(statements)}, sort_keys=True
-    )
+    return json_document({"Version": POLICY_VERSION, "Statement": list(statements)}, sort_keys=True)
 
 
 def service_trust_policy(
@@ -40,12 +40,12 @@ def service_trust_policy(
 
 def account_root(partition: pulumi.Input[str], account_id: pulumi.Input[str]) -> pulumi.Output[str]:
     """The account's root principal ARN (the account as a whole, administered through IAM)."""
-    return pulumi.Output.concat("arn:", partition, ":iam::", account_id, ":root")
+    return concat("arn:", partition, ":iam::", account_id, ":root")
 
 
 def managed_policy_arn(partition: pulumi.Input[str], policy_name: str) -> pulumi.Output[str]:
     """ARN of an AWS managed policy in ``partition``."""
-    return pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy_name)
+    return concat("arn:", partition, ":iam::aws:policy/", policy_name)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from infra.components import k8s_manifests as manifests
 from infra.components.cluster import irsa_trust_policy
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy
+from infra.components.interpolation import concat
 from infra.components.s3 import object_arn, s3_uri
 from infra.rollout import KubernetesStrategy
 
@@ -149,9 +150,7 @@ def model_read_policy(
             "Action": "kms:Decrypt",
             "Resource": kms_key_arn,
             "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": pulumi.Output.concat("s3.", region, ".amazonaws.com")
-                }
+                "StringEquals": {"kms:ViaService": concat("s3.", region, ".amazonaws.com")}
             },
         }
     )

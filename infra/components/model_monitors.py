@@ -34,6 +34,7 @@ from infra.components.drift import (
 )
 from infra.components.errors import ResourceError
 from infra.components.iam import role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat
 from infra.components.s3 import S3_SCHEME, s3_uri
 
 CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
@@ -320,7 +321,7 @@ class ModelMonitors(pulumi.ComponentResource):
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
             repository_name=ANALYZER_REPOSITORY, image_tag=ANALYZER_TAG, opts=invoke_opts
         )
-        report_uri = pulumi.Output.concat(S3_SCHEME, self._bucket, "/", prefix, "/model-quality")
+        report_uri = concat(S3_SCHEME, self._bucket, "/", prefix, "/model-quality")
         endpoint_input: dict[str, Any] = {
             "endpoint_name": args.endpoint_name,
             "local_path": "/opt/ml/processing/input/endpoint",
@@ -351,9 +352,7 @@ class ModelMonitors(pulumi.ComponentResource):
             model_quality_job_input={
                 "endpoint_input": endpoint_input,
                 "ground_truth_s3_input": {
-                    "s3_uri": pulumi.Output.concat(
-                        S3_SCHEME, self._bucket, "/", settings.ground_truth_prefix
-                    )
+                    "s3_uri": concat(S3_SCHEME, self._bucket, "/", settings.ground_truth_prefix)
                 },
             },
             model_quality_job_output_config=self._output(report_uri),
@@ -387,7 +386,7 @@ class ModelMonitors(pulumi.ComponentResource):
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
             repository_name=CLARIFY_REPOSITORY, image_tag=CLARIFY_TAG, opts=invoke_opts
         )
-        report_uri = pulumi.Output.concat(S3_SCHEME, self._bucket, "/", prefix, "/explainability")
+        report_uri = concat(S3_SCHEME, self._bucket, "/", prefix, "/explainability")
         baseline = None
         if settings.baseline_constraints_uri:
             baseline = {

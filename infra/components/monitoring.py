@@ -22,6 +22,7 @@ import pulumi_aws as aws
 from infra.components.alarms import INSTANCE_NAMESPACE, SAGEMAKER_NAMESPACE
 from infra.components.errors import ResourceError
 from infra.components.iam import account_root
+from infra.components.interpolation import json_document
 
 
 def endpoint_log_group_name(endpoint_name: str) -> str:
@@ -40,7 +41,7 @@ def topic_policy(
     publishers = ["cloudwatch.amazonaws.com"]
     if eventbridge_publishes:
         publishers.append("events.amazonaws.com")
-    return pulumi.Output.json_dumps(
+    return json_document(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -336,7 +337,7 @@ def dashboard_body(
             },
         }
     )
-    return pulumi.Output.json_dumps({"widgets": widgets}, sort_keys=True)
+    return json_document({"widgets": widgets}, sort_keys=True)
 
 
 @dataclass(frozen=True)

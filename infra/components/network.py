@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat
 from infra.config.eks import NatMode
 
 INTERFACE_ENDPOINT_SERVICES: tuple[str, ...] = (
@@ -84,7 +85,7 @@ def flow_log_role_policy(log_group_arn: pulumi.Input[str]) -> pulumi.Output[str]
                     "logs:DescribeLogGroups",
                     "logs:DescribeLogStreams",
                 ],
-                "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
+                "Resource": [log_group_arn, concat(log_group_arn, ":*")],
             }
         ]
     )
@@ -217,7 +218,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}",
                 vpc_id=self.vpc.id,
-                service_name=pulumi.Output.concat("com.amazonaws.", region, ".", service),
+                service_name=concat("com.amazonaws.", region, ".", service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=[subnet.id for subnet in self.private_subnets],
@@ -228,7 +229,7 @@ class Network(pulumi.ComponentResource):
         self.s3_endpoint = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=self.vpc.id,
-            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+            service_name=concat("com.amazonaws.", region, ".s3"),
             vpc_endpoint_type="Gateway",
             route_table_ids=[table.id for table in private_tables],
             tags=args.tags,

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from infra.components.errors import ResourceError
 from infra.components.iam import account_root
+from infra.components.interpolation import concat, json_document
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def kms_key_policy(
         "kms:GenerateDataKey*",
         "kms:Describe*",
     ]
-    return pulumi.Output.json_dumps(
+    return json_document(
         {
             "Version": "2012-10-17",
             "Statement": [
@@ -127,14 +128,12 @@ def kms_key_policy(
                 {
                     "Sid": "CloudWatchLogsEncryptsLogGroups",
                     "Effect": "Allow",
-                    "Principal": {
-                        "Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")
-                    },
+                    "Principal": {"Service": concat("logs.", region, ".amazonaws.com")},
                     "Action": use,
                     "Resource": "*",
                     "Condition": {
                         "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                            "kms:EncryptionContext:aws:logs:arn": concat(
                                 "arn:", partition, ":logs:", region, ":", account_id, ":log-group:*"
                             )
                         }
@@ -214,7 +213,7 @@ def artifacts_bucket_policy(
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Resource": [bucket_arn, concat(bucket_arn, "/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         },
         _deny_writes_but_by(
@@ -240,9 +239,7 @@ def artifacts_bucket_policy(
                 sorted(code_writer_arns),
             )
         )
-    return pulumi.Output.json_dumps(
-        {"Version": "2012-10-17", "Statement": statements}, sort_keys=True
-    )
+    return json_document({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 class Registry(pulumi.ComponentResource):

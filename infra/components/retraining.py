@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.interpolation import concat, json_document
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -70,9 +71,7 @@ def sagemaker_arn(
     account: pulumi.Input[str],
     resource: pulumi.Input[str],
 ) -> pulumi.Output[str]:
-    return pulumi.Output.concat(
-        "arn:", partition, ":sagemaker:", region, ":", account, ":", resource
-    )
+    return concat("arn:", partition, ":sagemaker:", region, ":", account, ":", resource)
 
 
 def execution_role_policy(
@@ -99,16 +98,16 @@ def execution_role_policy(
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
                 "Resource": [
-                    pulumi.Output.concat(bucket_arn, "/", input_prefix, "/*"),
-                    pulumi.Output.concat(bucket_arn, "/", code_prefix, "/*"),
-                    pulumi.Output.concat(bucket_arn, "/", run_prefix, "/*"),
+                    concat(bucket_arn, "/", input_prefix, "/*"),
+                    concat(bucket_arn, "/", code_prefix, "/*"),
+                    concat(bucket_arn, "/", run_prefix, "/*"),
                 ],
             },
             {
                 "Sid": "WriteRunOutputs",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": pulumi.Output.concat(bucket_arn, "/", run_prefix, "/*"),
+                "Resource": concat(bucket_arn, "/", run_prefix, "/*"),
             },
             {
                 "Sid": "ListArtifacts",
@@ -156,8 +155,8 @@ def execution_role_policy(
                     "sagemaker:AddTags",
                 ],
                 "Resource": [
-                    pulumi.Output.concat(job_prefix, "processing-job/pipelines-*"),
-                    pulumi.Output.concat(job_prefix, "training-job/pipelines-*"),
+                    concat(job_prefix, "processing-job/pipelines-*"),
+                    concat(job_prefix, "training-job/pipelines-*"),
                 ],
             },
             {
@@ -181,7 +180,7 @@ def execution_role_policy(
                 "Sid": "PassThisRoleToJobs",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",
-                "Resource": pulumi.Output.concat(
+                "Resource": concat(
                     "arn:", partition, ":iam::", account, ":role/", pipeline_name, "-*"
                 ),
                 "Condition": {"StringEquals": {"iam:PassedToService": SAGEMAKER_SERVICE}},
@@ -190,7 +189,7 @@ def execution_role_policy(
                 "Sid": "WriteJobLogs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": pulumi.Output.concat(
+                "Resource": concat(
                     "arn:",
                     partition,
                     ":logs:",
@@ -221,7 +220,7 @@ def approval_pattern(group_name: str) -> str:
 
 def drift_pattern(alarm_arn: pulumi.Input[str]) -> pulumi.Output[str]:
     """The drift alarm going from OK to ALARM (not from INSUFFICIENT_DATA, not back)."""
-    return pulumi.Output.json_dumps(
+    return json_document(
         {
             "source": ["aws.cloudwatch"],
             "detail-type": ["CloudWatch Alarm State Change"],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
+from infra.components.interpolation import concat
+
 S3_SCHEME = "s3://"
 
 
@@ -21,7 +23,7 @@ def bucket_and_key(
 def s3_uri(bucket: pulumi.Input[str], key_or_uri: str) -> pulumi.Output[str]:
     """``key_or_uri`` as an ``s3://`` URI; a bare key is relative to ``bucket``."""
     located_bucket, key = bucket_and_key(key_or_uri, bucket)
-    return pulumi.Output.concat(S3_SCHEME, located_bucket, "/", key)
+    return concat(S3_SCHEME, located_bucket, "/", key)
 
 
 def object_arn(
@@ -29,4 +31,4 @@ def object_arn(
 ) -> pulumi.Output[str]:
     """ARN of an object (or, with ``key`` empty, of the bucket) in ``partition``."""
     suffix = f"/{key}" if key else ""
-    return pulumi.Output.concat("arn:", partition, ":s3:::", bucket, suffix)
+    return concat("arn:", partition, ":s3:::", bucket, suffix)

@@ -4,8 +4,9 @@ The language host configures the runtime, then runs
 ``run_in_stack(lambda: runpy.run_path(<main>, run_name="__main__"))`` on a fresh event loop
 and waits for every outstanding registration. This module does the same, except that the
 runtime is configured with ``pulumi.runtime.set_mocks`` (canned cloud answers from
-:mod:`mlstack.offline.mocks`) and config comes from the stack file, encoded as the CLI does
-(:mod:`mlstack.offline.stack_files`).
+:mod:`mlstack.offline.mocks`), config comes from the stack file, encoded as the CLI does
+(:mod:`mlstack.offline.stack_files`), and the SDK's hot spots of a run on mocks are changed
+for the run's duration (:mod:`mlstack.offline.sdk_runtime`).
 
 This is the one harness: the ``mlstack`` command and the tests both call :func:`run_plan`.
 """
@@ -23,12 +24,12 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.stack import run_in_stack
 
 from infra.config import ConfigError, build_config, resolved_document
 from mlstack.offline.mocks import OfflineMocks, RecordingMonitor, UnknownInvokeError
 from mlstack.offline.plan import Plan, build_plan
+from mlstack.offline.sdk_runtime import offline_runtime
 from mlstack.offline.secrets import Fingerprinter, FingerprintKeyError
 from mlstack.offline.stack_files import (
     Project,
@@ -52,46 +53,6 @@ class PlanRuntimeError(Exception):
 class _RootPlaceholder:
     """Stands in as the root resource while ``set_mocks`` runs, so that it does not create
     a stack of its own: the language host's ``run_in_stack`` creates the one real stack."""
-
-
-async def _wait_for_rpcs(await_all_outstanding_tasks: bool = True) -> None:
-    """The SDK's ``wait_for_rpcs`` (pulumi 3.272 ``runtime/stack.py``), awaiting every
-    outstanding output at once instead of one at a time.
-
-    The SDK waits with ``asyncio.wait(outputs, FIRST_COMPLETED)`` in a loop: each round adds
-    and removes a callback on every still-pending output, so a program of n outputs costs
-    O(n^2) callbacks. A stack of 50 models has about 60,000 outputs, and that loop was a
-    third of its plan time (``make bench-plan``). Waiting for all of them per round is
-    the same quiescence, in O(n); the first failure is raised as the SDK raises it.
-    """
-    rpc_manager = runtime_settings._get_rpc_manager()
-    while True:
-        while rpc_manager.rpcs:
-            await asyncio.sleep(0)
-            try:
-                await rpc_manager.rpcs.pop()
-            except Exception as exn:
-                if rpc_manager.unhandled_exception is not None:
-                    cause = rpc_manager.unhandled_exception.with_traceback(
-                        rpc_manager.exception_traceback
-                    )
-                    raise exn from cause
-                raise
-        if rpc_manager.unhandled_exception is not None:
-            raise rpc_manager.unhandled_exception.with_traceback(rpc_manager.exception_traceback)
-        if await_all_outstanding_tasks:
-            settings = runtime_settings.SETTINGS
-            while True:
-                with settings.lock:
-                    if not settings.outputs:
-                        break
-                    pending = list(settings.outputs)
-                    settings.outputs.clear()
-                done, _ = await asyncio.wait(pending, return_when=asyncio.ALL_COMPLETED)
-                for task in done:
-                    await task
-        if not rpc_manager.rpcs:
-            break
 
 
 def _refuse_early_declarations() -> None:
@@ -172,7 +133,6 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
     tier = declared_tier(project, stack, encoded.values)
 
     _refuse_early_declarations()
-    runtime_stack.wait_for_rpcs = _wait_for_rpcs  # type: ignore[assignment]
     region = encoded.values.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(OfflineMocks(region=region), fingerprints.value)
     loop = asyncio.new_event_loop()
@@ -184,7 +144,7 @@ def run_plan(stack: str, project_root: Path = PROJECT_ROOT) -> Plan:
             monitor.mocks, project=project.name, stack=stack, preview=True, monitor=monitor
         )
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-        with _program_environment(project):
+        with _program_environment(project), offline_runtime(loop):
             program = str(project.main)
             loop.run_until_complete(run_in_stack(lambda: _run_program(program)))
     except ConfigError as err:

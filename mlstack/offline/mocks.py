@@ -32,8 +32,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf import struct_pb2
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks, rpc
-from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.mocks import MockMonitor, _resolve_callbacks
+from pulumi.runtime.proto import provider_pb2, resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from mlstack.offline.plan import PlannedResource, ResourceOptionsRecord, to_plain
 from policy_pack.type_tokens import (
@@ -398,8 +401,60 @@ class OfflineMocks(Mocks):
         return resource_id, state
 
 
+class MocksMustReturnPlainValues(TypeError):
+    """The mocks answered with an Output or an awaitable instead of plain values."""
+
+
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's types alone (dicts with str keys, lists)."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list:
+        return all(_plain(item) for item in value)
+    return False
+
+
+def serialize_answer(values: dict[str, Any], what: str) -> struct_pb2.Struct:
+    """What ``rpc.serialize_properties(values, {})`` gives, computed here and now.
+
+    Plain values (nearly every answer of the mocks) go straight into the Struct, as the SDK
+    puts them there in the end, a top-level None dropped as the SDK drops it: its generic
+    serializer took twice as long. Anything else (an unknown, a resource, an asset) goes
+    through the SDK's serializer, run to completion at once: the SDK's :class:`MockMonitor`
+    waits for it with ``_sync_await``, which pumps the event loop when called on the loop's
+    thread, as the offline plan calls the monitor. A value that must be awaited (an Output, a
+    future) raises :class:`MocksMustReturnPlainValues`; ``what`` names the answer."""
+    if _plain(values):
+        struct = struct_pb2.Struct()
+        struct.update({key: item for key, item in values.items() if item is not None})
+        return struct
+    coroutine = rpc.serialize_properties(values, {})
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise MocksMustReturnPlainValues(
+        f"the offline mocks answered {what} with a value that must be awaited (an Output or "
+        "a future): mocks return plain values"
+    )
+
+
 class RecordingMonitor(MockMonitor):
-    """A :class:`MockMonitor` that keeps every registration and the stack's outputs."""
+    """A :class:`MockMonitor` that keeps every registration and the stack's outputs.
+
+    It answers as the SDK's ``MockMonitor`` (pulumi 3.272 ``runtime/mocks.py``) does, with two
+    differences that leave every answer the same: a registration's inputs are deserialized
+    once, for the mocks and the record alike (in a preview, the only mode the offline plan
+    runs, the SDK reads unknowns as ``Unknown`` either way), and answers are serialized by
+    :func:`serialize_answer`, without ``_sync_await``, so the monitor may run on the event
+    loop's own thread."""
 
     def __init__(self, mocks: Mocks, fingerprint: Callable[[Any], str] | None = None) -> None:
         super().__init__(mocks)
@@ -410,26 +465,77 @@ class RecordingMonitor(MockMonitor):
         self.stack_urn: str | None = None
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
-            self.stack_urn = response.urn
-            return response
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # a resource reference among the inputs deserializes to a resource
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        # Recorded before the mocks see the inputs: what they do with them is not an input.
+        recorded = to_plain(inputs, self.fingerprint)
+        resource_id, state = self.mocks.new_resource(
+            MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=_resolve_callbacks(request.transforms),
+            )
+        )
+        answer = serialize_answer(state, f"resource {request.type} '{request.name}'")
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         self.registrations.append(
             PlannedResource(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 provider=request.provider or None,
-                inputs=to_plain(
-                    rpc.deserialize_properties(request.object, keep_unknowns=True),
-                    self.fingerprint,
-                ),
-                options=_options(request, response.urn),
+                inputs=recorded,
+                options=_options(request, urn),
             )
         )
-        return response
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=answer)
+
+    def ReadResource(self, request: Any) -> Any:
+        _ensure_event_loop()
+        state = rpc.deserialize_properties(request.properties)
+        resource_id, state = self.mocks.new_resource(
+            MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=state,
+                provider=request.provider,
+                resource_id=request.id,
+            )
+        )
+        answer = serialize_answer(state, f"the read of {request.type} '{request.name}'")
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=answer)
+
+    def Invoke(self, request: Any) -> Any:
+        _ensure_event_loop()
+        args = rpc.deserialize_properties(request.args)
+        if request.tok == "pulumi:pulumi:getResource":
+            registered = self.resources.get(args["urn"])
+            if registered is None:
+                raise KeyError(f"unknown resource {args['urn']}")
+            answer = serialize_answer(registered._asdict(), f"getResource of {args['urn']}")
+            return resource_pb2.ResourceInvokeResponse(failures=None, **{"return": answer})
+        call = MockCallArgs(token=request.tok, args=args, provider=request.provider)
+        result = self.mocks.call(call)
+        values, failures = (result, None) if isinstance(result, dict) else result
+        return resource_pb2.ResourceInvokeResponse(
+            failures=[
+                provider_pb2.CheckFailure(property=prop, reason=reason)
+                for prop, reason in failures or ()
+            ],
+            **{"return": serialize_answer(values, f"invoke {request.tok}")},
+        )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if self.stack_urn is not None and request.urn == self.stack_urn:
