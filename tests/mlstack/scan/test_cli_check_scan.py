@@ -23,17 +23,30 @@ def test_check_production_exits_zero() -> None:
     assert "0 mandatory" in result.stdout
 
 
+class Scans(dict):
+    """`mlstack scan` of a shipped stack, run on first use and kept (checkov is slow)."""
+
+    def __missing__(self, stack: str) -> Any:
+        self[stack] = runner.invoke(app, ["scan", stack])
+        return self[stack]
+
+
+@pytest.fixture(scope="module")
+def scans() -> Scans:
+    return Scans()
+
+
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
-def test_scan_of_shipped_stack_passes(stack: str) -> None:
-    result = runner.invoke(app, ["scan", stack])
+def test_scan_of_shipped_stack_passes(scans: dict[str, Any], stack: str) -> None:
+    result = scans[stack]
     assert result.exit_code == 0, result.output
     assert f"{stack} terraform_json:" in result.stdout
     assert "0 failed" in result.stdout
     assert "FAILED" not in result.stdout
 
 
-def test_scan_checks_the_pods_of_the_rollout() -> None:
-    result = runner.invoke(app, ["scan", "production"])
+def test_scan_checks_the_pods_of_the_rollout(scans: dict[str, Any]) -> None:
+    result = scans["production"]
     assert "Rollout model-server scanned as the Deployment it runs" in result.stdout
     covered = next(line for line in result.stdout.splitlines() if "objects checked" in line)
     match = re.search(r"Deployment\.[\w-]+\.model-server \((\d+)\)", covered)
