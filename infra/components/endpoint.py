@@ -17,16 +17,21 @@ false.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.errors import ResourceError
-from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
+from infra.components.iam import (
+    RoleWithPolicy,
+    policy_document,
+    role_with_inline_policy,
+    service_trust_policy,
+)
 from infra.components.interpolation import concat
 from infra.components.s3 import s3_uri
 from infra.config.sagemaker import EndpointMode
@@ -66,6 +71,53 @@ def invoke_url(region: str, endpoint_name: str) -> str:
 def rollback_alarm_name(endpoint_name: str, metric: str) -> str:
     """Stable name of the rollback alarm on ``metric`` (the endpoint refers to it by name)."""
     return f"{endpoint_name}-rollback-{metric}"
+
+
+class ExecutionRoleInputs(Protocol):
+    """What an endpoint's execution role is built from (:class:`EndpointArgs` and the shared
+    fleet's Args both have it)."""
+
+    endpoint_name: str
+    partition: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    capture_prefix: str | None
+    kms_key_arn: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    tags: Mapping[str, str]
+
+
+def endpoint_execution_role(
+    name: str,
+    args: ExecutionRoleInputs,
+    *,
+    description: str,
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> RoleWithPolicy:
+    """The SageMaker execution role of an endpoint's models (``<name>-role``), trusted by
+    SageMaker in ``account``, with :func:`execution_role_policy` inline; sessions of 1 h."""
+    return role_with_inline_policy(
+        f"{name}-role",
+        policy_name=f"{name}-role-policy",
+        description=description,
+        trust_policy=service_trust_policy("sagemaker.amazonaws.com", account),
+        policy=execution_role_policy(
+            partition=args.partition,
+            region=region,
+            account=account,
+            endpoint_name=args.endpoint_name,
+            repository_arn=args.repository_arn,
+            bucket_arn=args.artifacts_bucket_arn,
+            capture_prefix=args.capture_prefix,
+            kms_key_arn=args.kms_key_arn,
+            vpc=bool(args.subnet_ids),
+        ),
+        max_session_duration_seconds=3600,
+        tags=args.tags,
+        parent=parent,
+    )
 
 
 def execution_role_policy(
@@ -370,25 +422,12 @@ class Endpoint(pulumi.ComponentResource):
         )
 
     def _execution_role(self) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
-        args = self._args
-        declared = role_with_inline_policy(
-            f"{self._name}-role",
-            policy_name=f"{self._name}-role-policy",
-            description=f"SageMaker execution role of {args.endpoint_name}",
-            trust_policy=service_trust_policy("sagemaker.amazonaws.com", self._account),
-            policy=execution_role_policy(
-                partition=args.partition,
-                region=self._region,
-                account=self._account,
-                endpoint_name=args.endpoint_name,
-                repository_arn=args.repository_arn,
-                bucket_arn=args.artifacts_bucket_arn,
-                capture_prefix=args.capture_prefix,
-                kms_key_arn=args.kms_key_arn,
-                vpc=bool(args.subnet_ids),
-            ),
-            max_session_duration_seconds=3600,
-            tags=args.tags,
+        declared = endpoint_execution_role(
+            self._name,
+            self._args,
+            description=f"SageMaker execution role of {self._args.endpoint_name}",
+            region=self._region,
+            account=self._account,
             parent=self,
         )
         return declared.role, declared.policy

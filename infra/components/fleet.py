@@ -27,12 +27,11 @@ import pulumi_aws as aws
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.endpoint import (
     ModelSource,
-    execution_role_policy,
+    endpoint_execution_role,
     model_package_arn,
     rollback_alarm_name,
     supports_volume_kms,
 )
-from infra.components.iam import role_with_inline_policy, service_trust_policy
 from infra.components.s3 import s3_uri
 
 
@@ -102,24 +101,12 @@ class SharedFleet(pulumi.ComponentResource):
             if args.capture_prefix is not None
             else None
         )
-        declared = role_with_inline_policy(
-            f"{name}-role",
-            policy_name=f"{name}-role-policy",
+        declared = endpoint_execution_role(
+            name,
+            args,
             description=f"SageMaker execution role of the shared fleet {args.endpoint_name}",
-            trust_policy=service_trust_policy("sagemaker.amazonaws.com", self.account),
-            policy=execution_role_policy(
-                partition=args.partition,
-                region=self.region,
-                account=self.account,
-                endpoint_name=args.endpoint_name,
-                repository_arn=args.repository_arn,
-                bucket_arn=args.artifacts_bucket_arn,
-                capture_prefix=args.capture_prefix,
-                kms_key_arn=args.kms_key_arn,
-                vpc=bool(args.subnet_ids),
-            ),
-            max_session_duration_seconds=3600,
-            tags=args.tags,
+            region=self.region,
+            account=self.account,
             parent=self,
         )
         self.role, self.role_policy = declared.role, declared.policy
