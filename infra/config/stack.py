@@ -156,8 +156,19 @@ class StackConfig(Section):
             yield FieldError(
                 f"models.{legacy[1]}.legacyNames", True, f"only one model (already {legacy[0]})"
             )
+        registering: dict[str, str] = {}
         for served in self.served_models():
             name, settings = served.name, served.settings
+            group = served.view.model_package_group_name
+            if settings.retraining.enabled and group in registering:
+                yield FieldError(
+                    f"models.{name}.packageGroupName",
+                    group,
+                    f"a group of its own: {registering[group]} registers its retraining "
+                    "candidates there too, and versions of two models would mix",
+                )
+            elif settings.retraining.enabled:
+                registering[group] = name
             if settings.on_eks and not self.eks.enabled:
                 yield FieldError(
                     f"models.{name}.targets", "eks", "enable mlstack:eks to serve on EKS"

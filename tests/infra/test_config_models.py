@@ -167,3 +167,23 @@ def test_drift_of_a_fleet_model_is_the_fleets() -> None:
     message = rejection(edit, STACK)
     assert "mlstack:models.sentiment.drift.enabled" in message
     assert "mlstack:fleets.small-models.drift" in message
+
+
+def test_two_retraining_models_cannot_register_in_one_group() -> None:
+    """Candidates of two models in one model package group would interleave their versions:
+    the second model to retrain there is told to take a group of its own."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        models = doc["mlstack:models"]
+        models["ranking"]["retraining"] = copy.deepcopy(models["churn"]["retraining"])
+        models["ranking"]["packageGroupName"] = models["churn"]["packageGroupName"]
+
+    message = rejection(edit, STACK)
+    assert "mlstack:models.ranking.packageGroupName" in message
+    assert "churn registers its retraining candidates there too" in message
+
+    def own_group(doc: dict[str, Any]) -> None:
+        edit(doc)
+        doc["mlstack:models"]["ranking"]["packageGroupName"] = "ranking"
+
+    assert platform(own_group).models["ranking"].retraining.enabled
