@@ -83,33 +83,25 @@ def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> N
     commands = {
         n: [mlstack, "plan", STACK, "--json", "--project-dir", str(p)] for n, p in projects.items()
     }
-    for command in commands.values():
+    # The diff has a copy of the largest stack of its own, committed, then one model bumped.
+    last = MODEL_COUNTS[-1]
+    changed = models_project(workdir / f"diff-{last}", last)
+    _git(changed, "init", "-q")
+    _git(changed, "add", "-A")
+    author = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    _git(changed, *author, "commit", "-qm", "base")
+    (changed / "stacks" / f"Pulumi.{STACK}.yaml").write_text(stack_text(last, bumped=last // 2))
+    diff = [mlstack, "diff", STACK, "--base", "HEAD", "--json", "--project-dir", str(changed)]
+    for command in [*commands.values(), diff]:
         timed(command)  # warm the file cache
     times: dict[int, list[float]] = {n: [] for n in MODEL_COUNTS}
-    floor_times = []
+    floor_times, diff_times = [], []
+    # Interleaved, so that the plans and the diff (two plans side by side) share the load.
     for _ in range(runs):
         floor_times.append(timed(floor))
         for n, command in commands.items():
             times[n].append(timed(command))
-    largest = projects[MODEL_COUNTS[-1]]
-    _git(largest, "init", "-q")
-    _git(largest, "add", "-A")
-    _git(
-        largest,
-        "-c",
-        "user.name=bench",
-        "-c",
-        "user.email=bench@example.com",
-        "commit",
-        "-qm",
-        "base",
-    )
-    (largest / "stacks" / f"Pulumi.{STACK}.yaml").write_text(
-        stack_text(MODEL_COUNTS[-1], bumped=MODEL_COUNTS[-1] // 2)
-    )
-    diff = [mlstack, "diff", STACK, "--base", "HEAD", "--json", "--project-dir", str(largest)]
-    timed(diff)
-    diff_times = [timed(diff) for _ in range(runs)]
+        diff_times.append(timed(diff))
 
     print()
     print(f"one stack of N models (mlstack:models, generated), {runs} runs each")
@@ -118,7 +110,7 @@ def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> N
     for n in MODEL_COUNTS:
         print(_row(f"mlstack plan, {n} model(s)", times[n]))
     print(_row(f"mlstack diff, 1 of {MODEL_COUNTS[-1]} models changed", diff_times))
-    first, last = MODEL_COUNTS[0], MODEL_COUNTS[-1]
+    first = MODEL_COUNTS[0]
     per_model_ms = (
         (statistics.median(times[last]) - statistics.median(times[first])) / (last - first) * 1000
     )
@@ -134,7 +126,7 @@ def bench_models(floor: list[str], runs: int, workdir: Path, profile: bool) -> N
     )
     in_process(projects, runs, workdir)
     if profile:
-        _profile(largest)
+        _profile(projects[last])
 
 
 def in_process(projects: dict[int, Path], runs: int, workdir: Path) -> None:
