@@ -157,6 +157,7 @@ def test_mock_answers_serialize_as_the_sdk_serializes_them(
     answers += [
         {"absent": None, "nested": {"none": None, "list": [1, 2.5, True, None, "x"]}},
         {"unknown": pulumi.output.UNKNOWN, "tuple": ("a", "b"), "count": 3},
+        {"endpoint": rpc.wrap_rpc_secret("https://hooks.example.com/token"), "port": 443},
     ]
     for answer in answers:
         assert serialize_answer(answer, "a resource") == _sdk_serialized(answer)
