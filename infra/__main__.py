@@ -64,6 +64,7 @@ from infra.components.registry import Registry, RegistryArgs
 from infra.components.s3 import bucket_and_key
 from infra.config import PROJECT, load_stack_config
 from infra.config.eks import NatMode
+from infra.config.monitoring import DriftConfig
 from infra.config.rollout import ROLLING_DEFAULT_STEP_PERCENT
 from infra.config.sagemaker import EndpointMode
 from infra.config.stack import ServedModel
@@ -205,6 +206,46 @@ class SageMakerModel:
     on_fleet: FleetModel | None = None
 
 
+def drift_monitor(
+    name: str,
+    baseline: DriftConfig,
+    endpoint: pulumi.Input[str],
+    endpoint_name: str,
+    capture_prefix: str,
+    tags: dict[str, str],
+) -> DriftMonitor | None:
+    """The data-drift job over one endpoint's captured traffic (a dedicated endpoint's or a
+    shared fleet's), alarming as ``<endpoint_name>-data-drift``; None until both baselines
+    are set."""
+    if not (
+        baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri
+    ):
+        return None
+    return DriftMonitor(
+        name,
+        DriftMonitorArgs(
+            endpoint_name=endpoint,
+            partition=partition,
+            capture_prefix=capture_prefix,
+            artifacts_bucket=registry.artifacts_bucket.bucket,
+            artifacts_bucket_arn=registry.artifacts_bucket.arn,
+            kms_key_arn=registry.kms_key.arn,
+            topic_arn=monitoring.topic.arn,
+            baseline_statistics_uri=baseline.baseline_statistics_uri,
+            baseline_constraints_uri=baseline.baseline_constraints_uri,
+            instance_type=baseline.instance_type,
+            volume_size_gb=baseline.volume_size_gb,
+            max_runtime_seconds=baseline.max_runtime_seconds,
+            watched_features=baseline.watched_features,
+            drift_threshold=baseline.drift_threshold,
+            alarm_name=f"{endpoint_name}-data-drift",
+            subnet_ids=subnet_ids,
+            security_group_ids=security_group_ids,
+            tags=tags,
+        ),
+    )
+
+
 def serve_on_endpoint(served: ServedModel) -> SageMakerModel:
     """One model's dedicated endpoint: endpoint, autoscaling, alarms and drift."""
     config, model, name, tags = served.view, served.view.model, served.resource_name, served.tags
@@ -298,34 +339,16 @@ def serve_on_endpoint(served: ServedModel) -> SageMakerModel:
     )
     alarm_arns += [a.arn for a in alarms.alarms]
 
-    drift: DriftMonitor | None = None
-    baseline = config.monitoring.drift
-    if baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri:
-        drift = DriftMonitor(
-            name("drift"),
-            DriftMonitorArgs(
-                endpoint_name=endpoint.endpoint.name,
-                partition=partition,
-                capture_prefix=sm.data_capture.s3_prefix,
-                artifacts_bucket=registry.artifacts_bucket.bucket,
-                artifacts_bucket_arn=registry.artifacts_bucket.arn,
-                kms_key_arn=registry.kms_key.arn,
-                topic_arn=monitoring.topic.arn,
-                baseline_statistics_uri=baseline.baseline_statistics_uri,
-                baseline_constraints_uri=baseline.baseline_constraints_uri,
-                instance_type=baseline.instance_type,
-                volume_size_gb=baseline.volume_size_gb,
-                max_runtime_seconds=baseline.max_runtime_seconds,
-                watched_features=baseline.watched_features,
-                drift_threshold=baseline.drift_threshold,
-                alarm_name=f"{endpoint_name}-data-drift",
-                subnet_ids=subnet_ids,
-                security_group_ids=security_group_ids,
-                tags=tags,
-            ),
-        )
-        if drift.alarm is not None:
-            alarm_arns.append(drift.alarm.arn)
+    drift = drift_monitor(
+        name("drift"),
+        config.monitoring.drift,
+        endpoint.endpoint.name,
+        endpoint_name,
+        sm.data_capture.s3_prefix,
+        tags,
+    )
+    if drift is not None and drift.alarm is not None:
+        alarm_arns.append(drift.alarm.arn)
     variants = [
         DashboardVariant(endpoint_name, variant, instances=not serverless)
         for variant in endpoint.variant_names
@@ -417,30 +440,16 @@ for fleet_name in fleet_names:
 fleet_drifts: dict[str, DriftMonitor] = {}
 for fleet_name, fleet in fleets.items():
     baseline, capture = config.fleets[fleet_name].drift, config.fleets[fleet_name].data_capture
-    if baseline.enabled and baseline.baseline_statistics_uri and baseline.baseline_constraints_uri:
-        fleet_drifts[fleet_name] = DriftMonitor(
-            f"fleet-{fleet_name}-drift",
-            DriftMonitorArgs(
-                endpoint_name=fleet.endpoint.name,
-                partition=partition,
-                capture_prefix=capture.s3_prefix,
-                artifacts_bucket=registry.artifacts_bucket.bucket,
-                artifacts_bucket_arn=registry.artifacts_bucket.arn,
-                kms_key_arn=registry.kms_key.arn,
-                topic_arn=monitoring.topic.arn,
-                baseline_statistics_uri=baseline.baseline_statistics_uri,
-                baseline_constraints_uri=baseline.baseline_constraints_uri,
-                instance_type=baseline.instance_type,
-                volume_size_gb=baseline.volume_size_gb,
-                max_runtime_seconds=baseline.max_runtime_seconds,
-                watched_features=baseline.watched_features,
-                drift_threshold=baseline.drift_threshold,
-                alarm_name=f"{fleet.endpoint_name}-data-drift",
-                subnet_ids=subnet_ids,
-                security_group_ids=security_group_ids,
-                tags={**tags, "mlstack:fleet": fleet_name},
-            ),
-        )
+    fleet_drift = drift_monitor(
+        f"fleet-{fleet_name}-drift",
+        baseline,
+        fleet.endpoint.name,
+        fleet.endpoint_name,
+        capture.s3_prefix,
+        {**tags, "mlstack:fleet": fleet_name},
+    )
+    if fleet_drift is not None:
+        fleet_drifts[fleet_name] = fleet_drift
 
 sagemaker_models: dict[str, SageMakerModel] = {m.name: serve_on_endpoint(m) for m in on_endpoints}
 for served in on_fleets:

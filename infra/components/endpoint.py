@@ -73,6 +73,24 @@ def rollback_alarm_name(endpoint_name: str, metric: str) -> str:
     return f"{endpoint_name}-rollback-{metric}"
 
 
+def data_capture_config(
+    capture_uri: pulumi.Input[str], sampling_percent: int, kms_key_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """An endpoint configuration's data capture: requests and responses (JSON and CSV),
+    ``sampling_percent`` of them, to ``capture_uri`` encrypted with the stack's key."""
+    return {
+        "enable_capture": True,
+        "initial_sampling_percentage": sampling_percent,
+        "destination_s3_uri": capture_uri,
+        "kms_key_id": kms_key_arn,
+        "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+        "capture_content_type_header": {
+            "json_content_types": ["application/json"],
+            "csv_content_types": ["text/csv"],
+        },
+    }
+
+
 class ExecutionRoleInputs(Protocol):
     """What an endpoint's execution role is built from (:class:`EndpointArgs` and the shared
     fleet's Args both have it)."""
@@ -493,19 +511,11 @@ class Endpoint(pulumi.ComponentResource):
                 }
             ]
 
-        data_capture = None
-        if self.capture_uri is not None:
-            data_capture = {
-                "enable_capture": True,
-                "initial_sampling_percentage": args.capture_sampling_percent,
-                "destination_s3_uri": self.capture_uri,
-                "kms_key_id": args.kms_key_arn,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-                "capture_content_type_header": {
-                    "json_content_types": ["application/json"],
-                    "csv_content_types": ["text/csv"],
-                },
-            }
+        data_capture = (
+            data_capture_config(self.capture_uri, args.capture_sampling_percent, args.kms_key_arn)
+            if self.capture_uri is not None
+            else None
+        )
 
         # No volume to encrypt on serverless or on instances with local NVMe storage.
         volume_key = (

@@ -27,6 +27,7 @@ import pulumi_aws as aws
 from infra.components.alarms import AlarmDefinition, declare_alarm
 from infra.components.endpoint import (
     ModelSource,
+    data_capture_config,
     endpoint_execution_role,
     model_package_arn,
     rollback_alarm_name,
@@ -110,19 +111,11 @@ class SharedFleet(pulumi.ComponentResource):
             parent=self,
         )
         self.role, self.role_policy = declared.role, declared.policy
-        data_capture = None
-        if self.capture_uri is not None:
-            data_capture = {
-                "enable_capture": True,
-                "initial_sampling_percentage": args.capture_sampling_percent,
-                "destination_s3_uri": self.capture_uri,
-                "kms_key_id": args.kms_key_arn,
-                "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
-                "capture_content_type_header": {
-                    "json_content_types": ["application/json"],
-                    "csv_content_types": ["text/csv"],
-                },
-            }
+        data_capture = (
+            data_capture_config(self.capture_uri, args.capture_sampling_percent, args.kms_key_arn)
+            if self.capture_uri is not None
+            else None
+        )
         self.endpoint_config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config",
             execution_role_arn=self.role.arn,
