@@ -25,6 +25,7 @@ from infra.components.endpoint import model_package_arn
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.components.interpolation import concat
+from infra.components.network import vpc_config
 from infra.components.retraining import (
     SAGEMAKER_SERVICE,
     SCHEDULER_SERVICE,
@@ -199,12 +200,7 @@ class BatchInference(pulumi.ComponentResource):
             tags=args.tags,
             parent=self,
         )
-        vpc = None
-        if args.subnet_ids:
-            vpc = {
-                "subnets": list(args.subnet_ids),
-                "security_group_ids": list(args.security_group_ids),
-            }
+        vpc = vpc_config(args.subnet_ids, args.security_group_ids)
         self.model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=model_role.role.arn,

@@ -20,6 +20,7 @@ from infra.components.alarms import declare_alarm, drift_alarm
 from infra.components.errors import ResourceError
 from infra.components.iam import policy_document, role_with_inline_policy, service_trust_policy
 from infra.components.interpolation import concat
+from infra.components.network import vpc_config
 from infra.components.s3 import S3_SCHEME, bucket_and_key, object_arn, s3_uri
 
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
@@ -256,11 +257,9 @@ class DriftMonitor(pulumi.ComponentResource):
             # The analyzer publishes its CloudWatch metrics itself, so it needs the network.
             "enable_network_isolation": False,
         }
-        if args.subnet_ids:
-            network["vpc_config"] = {
-                "subnets": list(args.subnet_ids),
-                "security_group_ids": list(args.security_group_ids),
-            }
+        vpc = vpc_config(args.subnet_ids, args.security_group_ids)
+        if vpc is not None:
+            network["vpc_config"] = vpc
         return aws.sagemaker.DataQualityJobDefinition(
             f"{name}-job",
             role_arn=self.role.arn,

@@ -33,6 +33,7 @@ from infra.components.iam import (
     service_trust_policy,
 )
 from infra.components.interpolation import concat
+from infra.components.network import vpc_config
 from infra.components.s3 import s3_uri
 from infra.config.sagemaker import EndpointMode
 from infra.rollout import SageMakerDeployment
@@ -462,12 +463,7 @@ class Endpoint(pulumi.ComponentResource):
             container = {"image": source.image_uri, "mode": "SingleModel"}
             if source.artifact_uri:
                 container["model_data_url"] = source.artifact_uri
-        vpc = None
-        if args.subnet_ids:
-            vpc = {
-                "subnets": list(args.subnet_ids),
-                "security_group_ids": list(args.security_group_ids),
-            }
+        vpc = vpc_config(args.subnet_ids, args.security_group_ids)
         return aws.sagemaker.Model(
             f"{self._name}-{suffix}",
             execution_role_arn=self.role.arn,

@@ -33,6 +33,7 @@ from infra.components.endpoint import (
     rollback_alarm_name,
     supports_volume_kms,
 )
+from infra.components.network import vpc_config
 from infra.components.s3 import s3_uri
 
 
@@ -221,12 +222,7 @@ class FleetModel(pulumi.ComponentResource):
             container = {"image": args.source.image_uri, "mode": "SingleModel"}
             if args.source.artifact_uri:
                 container["model_data_url"] = args.source.artifact_uri
-        vpc = None
-        if args.subnet_ids:
-            vpc = {
-                "subnets": list(args.subnet_ids),
-                "security_group_ids": list(args.security_group_ids),
-            }
+        vpc = vpc_config(args.subnet_ids, args.security_group_ids)
         self.model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=fleet.role.arn,

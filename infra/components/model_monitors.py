@@ -35,6 +35,7 @@ from infra.components.drift import (
 from infra.components.errors import ResourceError
 from infra.components.iam import role_with_inline_policy, service_trust_policy
 from infra.components.interpolation import concat
+from infra.components.network import vpc_config
 from infra.components.s3 import S3_SCHEME, s3_uri
 
 CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
@@ -261,11 +262,9 @@ class ModelMonitors(pulumi.ComponentResource):
             # The jobs publish their CloudWatch metrics themselves, so they need the network.
             "enable_network_isolation": False,
         }
-        if args.subnet_ids:
-            network["vpc_config"] = {
-                "subnets": list(args.subnet_ids),
-                "security_group_ids": list(args.security_group_ids),
-            }
+        vpc = vpc_config(args.subnet_ids, args.security_group_ids)
+        if vpc is not None:
+            network["vpc_config"] = vpc
         return {
             "role_arn": self.role.arn,
             "job_resources": {

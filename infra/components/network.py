@@ -11,6 +11,7 @@ workloads and VPC flow logs (all traffic) to a KMS-encrypted log group with rete
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -55,6 +56,16 @@ class NetworkArgs:
     """Interface endpoints beyond :data:`INTERFACE_ENDPOINT_SERVICES`. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child resource. Default none."""
+
+
+def vpc_config(
+    subnet_ids: Sequence[pulumi.Input[str]], security_group_ids: Sequence[pulumi.Input[str]]
+) -> dict[str, list[pulumi.Input[str]]] | None:
+    """The VPC config of a SageMaker model or job in those subnets with those security
+    groups; None without subnets (it runs outside a VPC)."""
+    if not subnet_ids:
+        return None
+    return {"subnets": list(subnet_ids), "security_group_ids": list(security_group_ids)}
 
 
 def subnet_cidrs(cidr: str, availability_zones: int) -> tuple[list[str], list[str]]:
