@@ -74,12 +74,14 @@ class ScriptRef:
         return self.key.rsplit("/", 2)[0]
 
 
-def _steps(steps: Any) -> Iterator[Mapping[str, Any]]:
+def pipeline_steps(steps: Any) -> Iterator[Mapping[str, Any]]:
+    """Every step of a definition's ``Steps``, those under condition steps (if and else)
+    included, depth first."""
     for step in steps or []:
         yield step
         if step.get("Type") == "Condition":
-            yield from _steps(step["Arguments"].get("IfSteps"))
-            yield from _steps(step["Arguments"].get("ElseSteps"))
+            yield from pipeline_steps(step["Arguments"].get("IfSteps"))
+            yield from pipeline_steps(step["Arguments"].get("ElseSteps"))
 
 
 def code_keys(definition: Mapping[str, Any]) -> list[str]:
@@ -87,7 +89,7 @@ def code_keys(definition: Mapping[str, Any]) -> list[str]:
     Raises :class:`ScriptError` for a script input that is not a key of the bucket
     parameter."""
     keys: list[str] = []
-    for step in _steps(definition.get("Steps")):
+    for step in pipeline_steps(definition.get("Steps")):
         for source in step.get("Arguments", {}).get("ProcessingInputs", []):
             if source.get("InputName") != CODE_INPUT:
                 continue

@@ -19,6 +19,7 @@ from infra.config.retraining import PIPELINES_DIR
 from mlstack.cli.app import app
 from mlstack.pipelines.__main__ import main as make_pipelines
 from mlstack.pipelines.definitions import GeneratedPipeline, stack_pipelines
+from mlstack.pipelines.scripts import pipeline_steps
 from mlstack.pipelines.stacks import stack_models
 from mlstack.project import PROJECT_ROOT
 from tests.conftest import edit_stack_file, make_project_copy
@@ -98,14 +99,9 @@ def two_loops(tmp_path_factory: pytest.TempPathFactory) -> TwoLoops:
     )
 
 
-def _steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for step in steps:
-        found[step["Name"]] = step
-        if step["Type"] == "Condition":
-            found.update(_steps(step["Arguments"]["IfSteps"]))
-            found.update(_steps(step["Arguments"]["ElseSteps"]))
-    return found
+def _steps(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every step of a definition by name, those under condition steps included."""
+    return {step["Name"]: step for step in pipeline_steps(steps)}
 
 
 def test_committed_definitions_are_current(generated: list[GeneratedPipeline]) -> None:

@@ -18,21 +18,16 @@ from typing import Any
 import pytest
 
 from mlstack.pipelines.code import evaluate, preprocess
-from mlstack.pipelines.scripts import SOURCE_DIR, STEP_SCRIPTS
+from mlstack.pipelines.scripts import SOURCE_DIR, STEP_SCRIPTS, pipeline_steps
 from mlstack.project import PROJECT_ROOT
 
 DEFINITION = PROJECT_ROOT / "stacks/pipelines/production-churn-classifier.json"
 BUCKET = {"Get": "Parameters.ArtifactsBucket"}
 
 
-def _steps(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for step in steps:
-        found[step["Name"]] = step
-        if step["Type"] == "Condition":
-            found.update(_steps(step["Arguments"]["IfSteps"]))
-            found.update(_steps(step["Arguments"]["ElseSteps"]))
-    return found
+def _steps(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every step of a definition by name, those under condition steps included."""
+    return {step["Name"]: step for step in pipeline_steps(steps)}
 
 
 @pytest.fixture(scope="module")
