@@ -11,6 +11,13 @@ duration of one plan and puts the SDK back afterwards:
 - no source stack trace is taken per registration (:func:`no_stack_trace`);
 - calls to the resource monitor run on the event loop's thread (:class:`OnTheLoopThread`);
 - the SDK's unwrapping of type annotations is computed once per annotation (:func:`_cached`);
+- a resource's properties wait on one future each, not four and a task
+  (:func:`transfer_properties`);
+- an Output is tracked for the final wait without a callback to untrack it when it resolves
+  (:func:`track_until_the_wait`);
+- the URN the SDK would answer in place of a missing monitor is computed as a string
+  (:func:`create_urn`);
+- debug messages the mock engine's logger would drop are not built (:func:`debug`);
 - the cyclic garbage collector does not run while the program does.
 
 None of them changes what is registered, with which inputs, or what the program reads back:
@@ -24,12 +31,18 @@ import asyncio
 import concurrent.futures
 import functools
 import gc
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from pulumi import Output, Resource
 from pulumi import _types as sdk_types
+from pulumi import log as sdk_log
+from pulumi import output as sdk_output
+from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import rpc as runtime_rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.proto import source_pb2
@@ -126,6 +139,110 @@ def _cached(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lookup
 
 
+def transfer_properties(
+    res: Resource, props: dict[str, Any], custom: bool
+) -> dict[str, runtime_rpc.Resolver]:
+    """The SDK's ``transfer_properties`` (``runtime/rpc.py``) with one future per property.
+
+    Before a resource is registered, the SDK gives it an Output for every property its class
+    declares (a ``MetricAlarm`` has 29), each built from four futures (value, known, secret,
+    dependencies) and a task that gathers them. The SDK's own URN and ID outputs are built
+    from one future holding all four (``resource_output``); here every property is. The
+    resolver sets what the SDK's sets, with the same dependencies (the resource and those
+    the engine reports) and the same failure."""
+    resolvers: dict[str, runtime_rpc.Resolver] = {}
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # the SDK resolves these apart
+        data: asyncio.Future[sdk_output._OutputData[Any]] = asyncio.Future()
+        resolvers[name] = functools.partial(_resolve_property, res, data)
+        res.__dict__[name] = Output._from_data(data)
+    return resolvers
+
+
+def _resolve_property(
+    res: Resource,
+    data: asyncio.Future[sdk_output._OutputData[Any]],
+    value: Any,
+    is_known: bool,
+    is_secret: bool,
+    deps: set[Resource] | None,
+    failed: Exception | None,
+) -> None:
+    if failed is not None:
+        data.set_exception(failed)
+        return
+    resources = set(deps) if deps else set()
+    resources.add(res)
+    data.set_result(
+        sdk_output._OutputData(
+            resources=resources, value=value, is_known=is_known, is_secret=is_secret
+        )
+    )
+
+
+def track_until_the_wait(self: Output[Any]) -> None:
+    """Stands in for ``Output._track`` (``output.py``): the Output joins the set the final
+    wait awaits, and stays there.
+
+    The SDK adds a callback to every Output that takes it out of the set once it resolves,
+    so that its own wait has fewer to go through. The offline wait (:func:`wait_for_rpcs`)
+    awaits the whole set at once, where a resolved Output costs nothing; a failed one is
+    raised there, as the SDK raises it."""
+    settings = runtime_settings.SETTINGS
+    with settings.lock:
+        settings.outputs.add(self._data)
+
+
+def create_urn(
+    name: Any, type_: Any, parent: Any = None, project: str | None = None, stack: str | None = None
+) -> Output[str]:
+    """The SDK's ``create_urn`` (``runtime/resource.py``), computed as a string when every
+    part is one.
+
+    The SDK computes a URN of its own for every registration, in case no monitor answers,
+    from three Outputs joined by ``Output.all`` and an ``apply``; the offline monitor always
+    answers. Plain parts give the same text with no dependencies, known and not secret; an
+    Output or a resource among the parts goes to the SDK's own."""
+    if not (isinstance(name, str) and isinstance(type_, str)):
+        return _SDK_CREATE_URN(name, type_, parent, project, stack)
+    if parent is None:
+        stack = stack if stack is not None else runtime_settings.get_stack()
+        project = project if project is not None else runtime_settings.get_project()
+        prefix = f"urn:pulumi:{stack}::{project}::"
+    elif isinstance(parent, str):
+        prefix = parent[: parent.rfind("::")] + "$"
+    else:
+        return _SDK_CREATE_URN(name, type_, parent, project, stack)
+    data: asyncio.Future[sdk_output._OutputData[str]] = asyncio.Future()
+    data.set_result(
+        sdk_output._OutputData(
+            resources=set(), value=f"{prefix}{type_}::{name}", is_known=True, is_secret=False
+        )
+    )
+    return Output._from_data(data)
+
+
+def debug(
+    msg: str,
+    resource: Resource | None = None,
+    stream_id: int | None = None,
+    ephemeral: bool | None = None,
+) -> None:
+    """The SDK's ``log.debug``, which builds a log request for every registration step even
+    when the mock engine's logger drops debug messages (the root logger's default)."""
+    engine = runtime_settings.get_engine()
+    if isinstance(engine, runtime_mocks.MockEngine) and not engine.logger.isEnabledFor(
+        logging.DEBUG
+    ):
+        return
+    _SDK_DEBUG(msg, resource, stream_id, ephemeral)
+
+
+_SDK_CREATE_URN = runtime_resource.create_urn
+_SDK_DEBUG = sdk_log.debug
+
+
 _SDK_UNWRAP_TYPE = sdk_types.unwrap_type
 _SDK_UNWRAP_OPTIONAL_TYPE = sdk_types.unwrap_optional_type
 _CACHED_UNWRAP_TYPE = _cached(_SDK_UNWRAP_TYPE)
@@ -146,6 +263,10 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     saved = (
         runtime_stack.wait_for_rpcs,
         runtime_resource._get_stack_trace,
+        runtime_resource.create_urn,
+        runtime_rpc.transfer_properties,
+        Output._track,
+        sdk_log.debug,
         sdk_types.unwrap_type,
         sdk_types.unwrap_optional_type,
     )
@@ -153,6 +274,10 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     loop.set_default_executor(OnTheLoopThread())
     runtime_stack.wait_for_rpcs = wait_for_rpcs  # type: ignore[assignment]
     runtime_resource._get_stack_trace = no_stack_trace
+    runtime_resource.create_urn = create_urn  # type: ignore[assignment]
+    runtime_rpc.transfer_properties = transfer_properties  # type: ignore[assignment]
+    Output._track = track_until_the_wait  # type: ignore[method-assign]
+    sdk_log.debug = debug
     sdk_types.unwrap_type = _CACHED_UNWRAP_TYPE  # type: ignore[assignment]
     sdk_types.unwrap_optional_type = _CACHED_UNWRAP_OPTIONAL_TYPE  # type: ignore[assignment]
     gc.disable()
@@ -162,6 +287,10 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         (
             runtime_stack.wait_for_rpcs,
             runtime_resource._get_stack_trace,
+            runtime_resource.create_urn,
+            runtime_rpc.transfer_properties,
+            Output._track,
+            sdk_log.debug,
             sdk_types.unwrap_type,
             sdk_types.unwrap_optional_type,
         ) = saved  # type: ignore[assignment]

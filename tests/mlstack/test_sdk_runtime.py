@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from pulumi import _types as sdk_types
+from pulumi import log as sdk_log
 from pulumi.runtime import MockResourceArgs, rpc
 from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime import stack as runtime_stack
 
 from mlstack.offline.harness import run_plan
@@ -23,9 +26,12 @@ from mlstack.offline.plan import Plan
 from mlstack.offline.sdk_runtime import (
     _CACHED_UNWRAP_OPTIONAL_TYPE,
     _CACHED_UNWRAP_TYPE,
+    _SDK_CREATE_URN,
     _SDK_UNWRAP_OPTIONAL_TYPE,
     _SDK_UNWRAP_TYPE,
     OnTheLoopThread,
+    create_urn,
+    transfer_properties,
 )
 
 PROBE = """
@@ -52,6 +58,10 @@ def _sdk_parts() -> tuple[object, ...]:
     return (
         runtime_stack.wait_for_rpcs,
         runtime_resource._get_stack_trace,
+        runtime_resource.create_urn,
+        rpc.transfer_properties,
+        pulumi.Output._track,
+        sdk_log.debug,
         sdk_types.unwrap_type,
         sdk_types.unwrap_optional_type,
     )
@@ -171,3 +181,122 @@ def test_mocks_answering_with_a_pending_value_fail_with_a_message() -> None:
             serialize_answer({"arn": pending}, "resource test:index:Thing 'thing'")
     finally:
         loop.close()
+
+
+@pytest.fixture
+def outputs_outside_a_plan() -> Iterator[None]:
+    """Outputs made outside a plan join the SDK's set of outputs for the final wait; a failed
+    one stays there, and the next plan would take it for an early declaration."""
+    yield
+    settings = runtime_settings.SETTINGS
+    with settings.lock:
+        settings.outputs.clear()
+    # A failed property leaves futures whose error nobody reads (the SDK's, three of four);
+    # their finalizers report it. They run here, not inside whatever the collector interrupts
+    # next (in Python 3.11.7, compiling a module: a SystemError).
+    gc.collect()
+
+
+class _Holder:
+    """Stands in for a resource: the SDK only writes Outputs into its ``__dict__`` and adds it
+    to each property's dependencies."""
+
+
+async def _output_data(output: pulumi.Output) -> tuple[object, ...]:
+    data = await output._data
+    return (data.value, data.is_known, data.is_secret, data.resources)
+
+
+async def _transferred(transfer, outcome: dict) -> dict[str, object]:
+    """Transfer ``outcome``'s properties onto a holder with ``transfer`` and resolve each
+    with its arguments; then what every property's Output holds, or the error it raises."""
+    holder, dependency = _Holder(), _Holder()
+    resolvers = transfer(holder, dict.fromkeys(["urn", "id", *outcome]), True)
+    assert set(resolvers) == set(outcome)
+    for name, (value, known, secret, failed) in outcome.items():
+        resolvers[name](value, known, secret, {dependency}, failed)
+    seen: dict[str, object] = {}
+    for name in outcome:
+        try:
+            value, known, secret, resources = await _output_data(holder.__dict__[name])
+        except RuntimeError as err:
+            seen[name] = ("raised", str(err))
+        else:
+            named = {"holder" if r is holder else "dependency" for r in resources}
+            seen[name] = (value, known, secret, sorted(named))
+    return seen
+
+
+def test_transferred_properties_resolve_as_the_sdks(outputs_outside_a_plan: None) -> None:
+    failure = RuntimeError("the registration failed")
+    outcome = {
+        "arn": ("arn:aws:sns:us-east-1:1:alarms", True, False, None),
+        "pending": (None, False, False, None),
+        "token": ("s3cr3t", True, True, None),
+        "nested": ({"list": [1, pulumi.output.UNKNOWN]}, True, False, None),
+        "broken": (None, False, False, failure),
+    }
+    loop = asyncio.new_event_loop()
+    try:
+        ours = loop.run_until_complete(_transferred(transfer_properties, outcome))
+        sdks = loop.run_until_complete(_transferred(rpc.transfer_properties, outcome))
+    finally:
+        loop.close()
+    assert ours == sdks
+    assert ours["nested"][1] is False  # an unknown inside makes it unknown, as the SDK has it
+    assert ours["broken"] == ("raised", "the registration failed")
+
+
+async def _urn(make, *args: object) -> tuple[object, ...]:
+    output = make(*args)
+    return (
+        await output.future(),
+        await output.is_known(),
+        await output.is_secret(),
+        await output.resources(),
+    )
+
+
+def test_created_urns_are_the_sdks(outputs_outside_a_plan: None) -> None:
+    parent = "urn:pulumi:prod::mlstack::mlstack:serving:Endpoint::churn"
+    cases = [
+        ("churn-alarm", "aws:cloudwatch/metricAlarm:MetricAlarm", None, "mlstack", "prod"),
+        ("churn-alarm", "aws:cloudwatch/metricAlarm:MetricAlarm", parent, None, None),
+    ]
+    loop = asyncio.new_event_loop()
+    try:
+        for case in cases:
+            ours = loop.run_until_complete(_urn(create_urn, *case))
+            sdks = loop.run_until_complete(_urn(_SDK_CREATE_URN, *case))
+            assert ours == sdks
+        assert ours[0] == (
+            "urn:pulumi:prod::mlstack::mlstack:serving:Endpoint$"
+            "aws:cloudwatch/metricAlarm:MetricAlarm::churn-alarm"
+        )
+    finally:
+        loop.close()
+
+
+FAILING_APPLY = """
+import pulumi
+
+thing = pulumi.CustomResource("test:index:Thing", "thing", {"size": 1})
+
+def refuse(size):
+    raise ValueError("size %s refused by the program" % size)
+
+pulumi.Output.from_input(thing.urn).apply(refuse)
+"""
+
+
+def test_a_failing_apply_still_fails_the_plan(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="refused by the program"):
+        run_plan("dev", _project(tmp_path, FAILING_APPLY))
+
+
+def test_debug_messages_reach_a_logger_that_asks_for_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        run_plan("dev", _project(tmp_path, PROBE))
+    assert any("registering resource: ty=test:index:Thing" in r.message for r in caplog.records)
