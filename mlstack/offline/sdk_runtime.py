@@ -17,7 +17,6 @@ duration of one plan and puts the SDK back afterwards:
   (:func:`track_until_the_wait`);
 - the URN the SDK would answer in place of a missing monitor is computed as a string
   (:func:`create_urn`);
-- debug messages the mock engine's logger would drop are not built (:func:`debug`);
 - the cyclic garbage collector does not run while the program does.
 
 None of them changes what is registered, with which inputs, or what the program reads back:
@@ -31,16 +30,13 @@ import asyncio
 import concurrent.futures
 import functools
 import gc
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pulumi import Output, Resource
 from pulumi import _types as sdk_types
-from pulumi import log as sdk_log
 from pulumi import output as sdk_output
-from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import rpc as runtime_rpc
 from pulumi.runtime import settings as runtime_settings
@@ -223,24 +219,7 @@ def create_urn(
     return Output._from_data(data)
 
 
-def debug(
-    msg: str,
-    resource: Resource | None = None,
-    stream_id: int | None = None,
-    ephemeral: bool | None = None,
-) -> None:
-    """The SDK's ``log.debug``, which builds a log request for every registration step even
-    when the mock engine's logger drops debug messages (the root logger's default)."""
-    engine = runtime_settings.get_engine()
-    if isinstance(engine, runtime_mocks.MockEngine) and not engine.logger.isEnabledFor(
-        logging.DEBUG
-    ):
-        return
-    _SDK_DEBUG(msg, resource, stream_id, ephemeral)
-
-
 _SDK_CREATE_URN = runtime_resource.create_urn
-_SDK_DEBUG = sdk_log.debug
 
 
 _SDK_UNWRAP_TYPE = sdk_types.unwrap_type
@@ -266,7 +245,6 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
         runtime_resource.create_urn,
         runtime_rpc.transfer_properties,
         Output._track,
-        sdk_log.debug,
         sdk_types.unwrap_type,
         sdk_types.unwrap_optional_type,
     )
@@ -277,7 +255,6 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     runtime_resource.create_urn = create_urn  # type: ignore[assignment]
     runtime_rpc.transfer_properties = transfer_properties  # type: ignore[assignment]
     Output._track = track_until_the_wait  # type: ignore[method-assign]
-    sdk_log.debug = debug
     sdk_types.unwrap_type = _CACHED_UNWRAP_TYPE  # type: ignore[assignment]
     sdk_types.unwrap_optional_type = _CACHED_UNWRAP_OPTIONAL_TYPE  # type: ignore[assignment]
     gc.disable()
@@ -290,7 +267,6 @@ def offline_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
             runtime_resource.create_urn,
             runtime_rpc.transfer_properties,
             Output._track,
-            sdk_log.debug,
             sdk_types.unwrap_type,
             sdk_types.unwrap_optional_type,
         ) = saved  # type: ignore[assignment]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 from pulumi import _types as sdk_types
-from pulumi import log as sdk_log
 from pulumi.runtime import MockResourceArgs, rpc
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
@@ -61,7 +59,6 @@ def _sdk_parts() -> tuple[object, ...]:
         runtime_resource.create_urn,
         rpc.transfer_properties,
         pulumi.Output._track,
-        sdk_log.debug,
         sdk_types.unwrap_type,
         sdk_types.unwrap_optional_type,
     )
@@ -292,11 +289,3 @@ pulumi.Output.from_input(thing.urn).apply(refuse)
 def test_a_failing_apply_still_fails_the_plan(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="refused by the program"):
         run_plan("dev", _project(tmp_path, FAILING_APPLY))
-
-
-def test_debug_messages_reach_a_logger_that_asks_for_them(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.DEBUG):
-        run_plan("dev", _project(tmp_path, PROBE))
-    assert any("registering resource: ty=test:index:Thing" in r.message for r in caplog.records)
