@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from infra.config.retraining import PIPELINES_DIR
 from mlstack.cli.app import app
 from mlstack.pipelines.__main__ import main as make_pipelines
+from mlstack.pipelines.__main__ import owner
 from mlstack.pipelines.definitions import GeneratedPipeline, stack_pipelines
 from mlstack.pipelines.scripts import pipeline_steps
 from mlstack.pipelines.stacks import stack_models
@@ -154,6 +155,47 @@ def test_make_pipelines_writes_each_models_definition(two_loops: TwoLoops) -> No
     assert steps["Register"]["Arguments"]["ModelPackageGroupName"] == "ranking"
     train = steps["Train"]["Arguments"]["AlgorithmSpecification"]
     assert train["TrainingImage"] == IMAGE.format("training")
+
+
+def _no_batch_for_churn(config: dict[str, Any]) -> None:
+    del config["mlstack:models"]["churn"]["batch"]
+
+
+def test_definitions_no_model_declares_are_reported_then_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project_copy(tmp_path / "project")
+    edit_stack_file(project, "platform", _no_batch_for_churn)
+    pipelines = project / PIPELINES_DIR
+    (pipelines / "retired-ranking.json").write_text("{}")  # a stack file since removed
+    kept = {p.name: p.read_text() for p in pipelines.glob("*.json")}
+    with _offline():
+        checked = make_pipelines(["--project-dir", str(project), "--check"])
+        report = capsys.readouterr().err
+        assert checked == 1
+        assert "platform-churn-batch.json (no model of stack 'platform' declares it)" in report
+        assert "retired-ranking.json (no stack file declares it)" in report
+        unchanged = {p.name: p.read_text() for p in pipelines.glob("*.json")}
+        assert unchanged == kept, "--check wrote or removed a file"
+        # Named stacks: only their own files go; a file of no stack stays for a full run.
+        assert make_pipelines(["--project-dir", str(project), "platform"]) == 0
+        assert "removed stacks/pipelines/platform-churn-batch.json" in capsys.readouterr().out
+        assert (pipelines / "retired-ranking.json").exists()
+        assert make_pipelines(["--project-dir", str(project)]) == 0
+        assert "removed stacks/pipelines/retired-ranking.json" in capsys.readouterr().out
+        assert make_pipelines(["--project-dir", str(project), "--check"]) == 0
+    assert {p.name for p in pipelines.glob("*.json")} == {
+        "production-churn-classifier.json",
+        "production-churn-classifier-batch.json",
+        "platform-churn.json",
+    }
+
+
+def test_a_definition_belongs_to_the_longest_stack_name_it_starts_with() -> None:
+    stacks = ["prod", "prod-eu", "staging"]
+    assert owner("prod-eu-churn.json", stacks) == "prod-eu"
+    assert owner("prod-churn.json", stacks) == "prod"
+    assert owner("production-churn.json", stacks) is None
 
 
 def test_retraining_has_every_step_and_registers_for_approval() -> None:
