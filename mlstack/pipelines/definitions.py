@@ -85,10 +85,14 @@ def _offline_sdk() -> Iterator[None]:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
         "SAGEMAKER_VALIDATE_ROLE": "false",
     }
+    from mlstack.service_models import sessions_share_loaders
+
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        with _config_validated_once(), _service_models_loaded_once():
+        # The SDK makes a boto3 session per SageMaker session, and another for each
+        # local-mode client it builds only to read a method name.
+        with _config_validated_once(), sessions_share_loaders():
             yield
     finally:
         for key, value in saved.items():
@@ -101,8 +105,6 @@ def _offline_sdk() -> Iterator[None]:
 _VALIDATED_CONFIGS: set[str] = set()
 """The SDK configs (as sorted JSON) already validated against the SDK's schema in this
 process."""
-_LOADERS: dict[str | None, Any] = {}
-"""botocore data loaders by search path (``AWS_DATA_PATH``), shared by the SDK's sessions."""
 
 
 @contextmanager
@@ -142,38 +144,12 @@ def _config_validated_once() -> Iterator[None]:
             setattr(owner, name, value)
 
 
-@contextmanager
-def _service_models_loaded_once() -> Iterator[None]:
-    """Every boto3 session shares one botocore data loader, so each AWS service model is
-    read from its JSON file once per process.
-
-    The SDK makes a boto3 session per SageMaker session and another for each local-mode
-    client it builds only to read a method name (four per retraining definition); each new
-    session parses the service models of its clients again (the SageMaker model alone is
-    megabytes of JSON): 1 s of the 1.4 s a definition took. The loader only reads the files
-    botocore ships, so sharing it changes no client.
-    """
-    import botocore.session
-
-    original = botocore.session.create_loader
-
-    def create_loader(search_path_string: str | None = None) -> Any:
-        if search_path_string not in _LOADERS:
-            _LOADERS[search_path_string] = original(search_path_string)
-        return _LOADERS[search_path_string]
-
-    botocore.session.create_loader = create_loader
-    try:
-        yield
-    finally:
-        botocore.session.create_loader = original
-
-
 def _session(region: str) -> Any:
-    import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    boto_session = boto3.Session(
+    from mlstack.service_models import new_session
+
+    boto_session = new_session(
         region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline"
     )
     session = PipelineSession(
