@@ -7,6 +7,7 @@ the policy pack, boto3, the sagemaker SDK, checkov's driver) is imported when it
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -70,4 +71,14 @@ scan_cmd.register(app)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    finally:
+        freeze_heap_at_exit()
+
+
+def freeze_heap_at_exit() -> None:
+    """Spare the interpreter's exit its last garbage collections: a plan leaves some 400,000
+    objects alive, and the collections at shutdown traverse them all (1.1 s after planning
+    production). Frozen objects are skipped; the process is ending, so nothing is lost."""
+    gc.freeze()
