@@ -133,6 +133,7 @@ def cli_plans_shared_within_the_session() -> Any:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """A session's plans leave their heap alive until the end: a worker's exit would
-    collect it all again (2 s after tests/infra/components alone)."""
+    """A worker holds the SDKs it imported and the plans it keeps until the end; its exit
+    would traverse them all in its last garbage collections (2 s after
+    tests/infra/components alone)."""
     freeze_heap_at_exit()
