@@ -283,10 +283,12 @@ def decode_csv(
     newline = data.find(b"\n")
     first_line = data if newline < 0 else data[:newline]
     _check_cells(data.count(b"\n") + 1, first_line.count(b",") + 1, max_cells)
-    offender = _NOT_CSV_NUMBER.search(data)
-    if offender is None:
+    # Deleting the numeric characters is one pass without the regex engine's per-byte work.
+    if not data.translate(None, _CSV_NUMERIC):
         return _numeric_csv(data, dtype or np.dtype(np.float64))
     if dtype is not None:
+        offender = _NOT_CSV_NUMBER.search(data)
+        assert offender is not None
         line = data.count(b"\n", 0, offender.start()) + 1
         raise BadRequest(f"CSV line {line} holds a value that is not a number")
     return _mixed_csv(data)
@@ -296,7 +298,10 @@ def _numeric_csv(data: bytes, dtype: np.dtype[Any]) -> np.ndarray:
     """Lines of comma-separated numbers straight to ``dtype``; empty lines are skipped."""
     if b'"' in data:  # quoted numbers: rare enough for NumPy's general reader
         return _quoted_numeric_csv(data, dtype)
-    text = _NEWLINES.sub(b"\n", data.replace(b"\r\n", b"\n")).strip(b"\n")
+    text = data.replace(b"\r\n", b"\n")
+    if b"\n\n" in text:  # empty lines are rare: the substitution costs more than the look
+        text = _NEWLINES.sub(b"\n", text)
+    text = text.strip(b"\n")
     if not text.strip():
         raise BadRequest("the CSV body holds no rows")
     chars = np.frombuffer(text, dtype=np.uint8)

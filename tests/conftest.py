@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 
 import mlstack.cli.diff_cmd
 import mlstack.cli.plan_cmd
+from mlstack.cli.app import freeze_heap_at_exit
 from mlstack.offline.harness import run_plan
 from mlstack.offline.plan import Plan
 from mlstack.offline.secrets import FINGERPRINT_KEY_ENV
@@ -129,3 +130,10 @@ def cli_plans_shared_within_the_session() -> Any:
         patch.setattr(mlstack.cli.plan_cmd, "run_plan", run_plan_once)
         patch.setattr(mlstack.cli.diff_cmd, "plan_document", plan_document_once)
         yield
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A worker holds the SDKs it imported and the plans it keeps until the end; its exit
+    would traverse them all in its last garbage collections (2 s after
+    tests/infra/components alone)."""
+    freeze_heap_at_exit()

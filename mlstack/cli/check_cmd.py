@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from mlstack.checks import evaluate, stack_enforcement
 from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
-from mlstack.offline.plan import Plan, PlanDocumentError, PolicyResult
 from mlstack.project import tiers_file
-from policy_pack.rules import RULES, rule_named
-from policy_pack.settings import tier_of
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlstack.offline.plan import Plan, PolicyResult
 
 
 def _resource_label(plan: Plan, urn: str | None) -> str:
@@ -31,6 +31,8 @@ def _resource_label(plan: Plan, urn: str | None) -> str:
 
 def describe(plan: Plan, result: PolicyResult) -> str:
     """One violation as the lines ``mlstack check`` prints: rule, resource, problem, fix."""
+    from policy_pack.rules import rule_named
+
     rule = rule_named(result.policy)
     checkov = f" [{rule.checkov_id}]" if rule.checkov_id else ""
     return (
@@ -43,6 +45,9 @@ def describe(plan: Plan, result: PolicyResult) -> str:
 
 def report(plan: Plan, console: Console) -> None:
     """Print a stack's policy results and a one-line summary."""
+    from mlstack.checks import stack_enforcement
+    from policy_pack.rules import RULES
+
     for result in plan.policy:
         style = "red" if result.level == "mandatory" else "yellow"
         console.print(f"[{style}]{describe(plan, result)}[/{style}]", markup=True, highlight=False)
@@ -56,6 +61,10 @@ def report(plan: Plan, console: Console) -> None:
 def judged_plan_file(path: Path, project_dir: Path) -> Plan:
     """The plan in ``path`` with its policy results. The document's own tier is ignored: the
     project's declaration decides (a stack it does not list is production)."""
+    from mlstack.checks import evaluate
+    from mlstack.offline.plan import Plan, PlanDocumentError
+    from policy_pack.settings import tier_of
+
     try:
         plan = Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError) as err:
@@ -90,6 +99,8 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 no mandatory violation, 1 a mandatory rule is violated, 2 bad config.
         """
+        from rich.console import Console
+
         if plan_file is not None:
             if stack is not None or all_stacks:
                 fail("--plan judges the stack the document names: drop STACK and --all")

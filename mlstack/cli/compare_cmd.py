@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
 from mlstack.cli.errors import fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks
-from mlstack.compare import compare_plans, render_comparison
-from mlstack.offline.plan import Plan
+
+if TYPE_CHECKING:
+    from mlstack.offline.plan import Plan
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -34,6 +35,8 @@ def register(app: typer.Typer) -> None:
         variants are paired by name; thresholds read in the stack files' units.
         Exit codes: 0 printed, 2 bad config or usage.
         """
+        from mlstack.compare import compare_plans, render_comparison
+
         if base == other:
             fail(f"compare two different stacks (got '{base}' twice)")
         left, right = plan_stacks([base, other], project_dir)

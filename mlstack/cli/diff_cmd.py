@@ -5,21 +5,30 @@ from __future__ import annotations
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
 from mlstack.cli.errors import fail
 from mlstack.cli.plan_cmd import ProjectDir
-from mlstack.diff import PlanDiff, diff_plans, render_markdown
-from mlstack.offline.at_ref import RefPlanError, locate, plan_document, resolve_ref, worktree
-from mlstack.offline.stack_files import StackFileError, load_project
+
+if TYPE_CHECKING:
+    from mlstack.diff import PlanDiff
 
 HEAD_LABEL = "working tree"
 
 
+def plan_document(stack: str, project_root: Path, label: str) -> dict[str, Any]:
+    """:func:`mlstack.offline.at_ref.plan_document`, imported on the first diff."""
+    from mlstack.offline.at_ref import plan_document as plan_at
+
+    return plan_at(stack, project_root, label)
+
+
 def _stack_exists(project_root: Path, stack: str) -> bool:
+    from mlstack.offline.stack_files import StackFileError, load_project
+
     try:
         return load_project(project_root).stack_file(stack).exists()
     except StackFileError:
@@ -32,6 +41,9 @@ def diff_against_ref(stack: str, ref: str, project_dir: Path) -> PlanDiff:
     A stack that does not exist at ``ref`` diffs against an empty plan.
     Raises :class:`RefPlanError` with a short message.
     """
+    from mlstack.diff import diff_plans
+    from mlstack.offline.at_ref import RefPlanError, locate, resolve_ref, worktree
+
     if not _stack_exists(project_dir, stack):
         raise RefPlanError(f"no stack '{stack}' in {project_dir}")
     checkout = locate(project_dir)
@@ -68,6 +80,9 @@ def register(app: typer.Typer) -> None:
         Markdown (for pull request comments) by default; secrets are never shown.
         Exit codes: 0 diff printed, 2 bad ref, stack or config.
         """
+        from mlstack.diff import render_markdown
+        from mlstack.offline.at_ref import RefPlanError
+
         try:
             result = diff_against_ref(stack, base, project_dir)
         except RefPlanError as err:

@@ -1,23 +1,25 @@
-"""``mlstack plan``: the offline plan of one stack or all of them."""
+"""``mlstack plan``: the offline plan of one stack or all of them.
+
+The harness, the program's SDKs, the policy pack and the renderers are imported when a
+command runs, not when the ``mlstack`` command starts (``mlstack --help`` loads none of them).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
-from mlstack.checks import evaluate
 from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
-from mlstack.cli.render import render_plan
-from mlstack.offline.harness import PlanConfigError, PlanRuntimeError, run_plan
-from mlstack.offline.plan import Plan
-from mlstack.offline.stack_files import StackFileError, load_project
 from mlstack.project import choose_project
-from mlstack.review import review_plan
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlstack.offline.plan import Plan
 
 WIDE_CONSOLE_COLUMNS = 240
 """Width of the readable output when stdout is not a terminal (CI logs, pipes): tables
@@ -44,8 +46,17 @@ ProjectDir = Annotated[
 ]
 
 
+def run_plan(stack: str, project_dir: Path) -> Plan:
+    """:func:`mlstack.offline.harness.run_plan`, imported on the first plan."""
+    from mlstack.offline.harness import run_plan as harness_run_plan
+
+    return harness_run_plan(stack, project_dir)
+
+
 def plan_stack(stack: str, project_dir: Path) -> Plan:
     """The offline plan of one stack; exits 2 with a short message when it cannot be made."""
+    from mlstack.offline.harness import PlanConfigError, PlanRuntimeError
+
     try:
         return run_plan(stack, project_dir)
     except PlanConfigError as err:
@@ -56,6 +67,8 @@ def plan_stack(stack: str, project_dir: Path) -> Plan:
 
 def plan_stacks(stacks: list[str], project_dir: Path) -> list[Plan]:
     """Plan each stack and attach its policy results; exits 2 on bad config."""
+    from mlstack.checks import evaluate
+
     plans = []
     for stack in stacks:
         plan = plan_stack(stack, project_dir)
@@ -77,6 +90,8 @@ def resolve_stacks(
         fail(f"name one STACK or pass --all (e.g. 'mlstack {command} production')")
     if stack is not None:
         return [stack]
+    from mlstack.offline.stack_files import StackFileError, load_project
+
     try:
         stacks = load_project(project_dir).stacks()
     except StackFileError as err:
@@ -88,12 +103,16 @@ def resolve_stacks(
 
 def plan_json(plan: Plan) -> dict[str, object]:
     """The JSON document of a plan with its reviewer summary under ``"summary"``."""
+    from mlstack.review import review_plan
+
     document = plan.to_json()
     return {**document, "summary": review_plan(document).to_json()}
 
 
 def output_console() -> Console:
     """A console that never cuts: the terminal's width on a terminal, wide otherwise."""
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else WIDE_CONSOLE_COLUMNS
     return Console(highlight=False, soft_wrap=True, width=width)
 
@@ -125,6 +144,8 @@ def register(app: typer.Typer) -> None:
             documents = [plan_json(p) for p in plans]
             _dump_json(documents[0] if stack is not None else documents)
         else:
+            from mlstack.cli.render import render_plan
+
             console = output_console()
             for item in plans:
                 render_plan(item, console, tree=tree)

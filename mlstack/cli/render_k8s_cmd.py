@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from mlstack.attribution import models_by_urn, tagged_model
 from mlstack.cli.errors import EXIT_OK, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stack
-from mlstack.manifests import helm_releases, manifest_of, write_manifests
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +30,9 @@ def register(app: typer.Typer) -> None:
         Helm releases are listed on stderr with their pinned chart; Helm renders them in the
         cluster. Exit codes: 0 written (or nothing to write), 2 bad config or usage.
         """
+        from mlstack.attribution import models_by_urn, tagged_model
+        from mlstack.manifests import helm_releases, manifest_of, write_manifests
+
         plan = plan_stack(stack, project_dir)
         if directory.exists() and not directory.is_dir():
             fail(f"{directory} exists and is not a directory")

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from mlstack.cli.errors import EXIT_OK, EXIT_POLICY, fail
 from mlstack.cli.plan_cmd import ProjectDir, plan_stacks, resolve_stacks
 from mlstack.project import PROJECT_ROOT
-from mlstack.scan.checkov import (
-    CHECKOV_MISSING,
-    FRAMEWORKS,
-    SKIPS_FILE,
-    ScanError,
-    ScanReport,
-    checkov_binary,
-    scan,
-)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlstack.scan.checkov import ScanReport
 
 
 def _where(resource: str, framework: str, result: ScanReport) -> str:
@@ -46,6 +41,8 @@ def _where(resource: str, framework: str, result: ScanReport) -> str:
 
 def report(result: ScanReport, console: Console) -> None:
     """Print one stack's scan: failures, counts per framework, skips and what was left out."""
+    from mlstack.scan.checkov import FRAMEWORKS, SKIPS_FILE
+
     for framework in FRAMEWORKS:
         outcome = result.results[framework]
         for failure in outcome.failed:
@@ -99,6 +96,10 @@ def register(app: typer.Typer) -> None:
         Needs checkov: `make tools` installs it into .venv-tools (or put it on PATH).
         Exit codes: 0 clean, 1 a check failed, 2 bad config, usage or checkov missing.
         """
+        from rich.console import Console
+
+        from mlstack.scan.checkov import CHECKOV_MISSING, ScanError, checkov_binary, scan
+
         if checkov_binary() is None:
             fail(CHECKOV_MISSING)
         plans = plan_stacks(resolve_stacks(stack, all_stacks, project_dir, "scan"), project_dir)

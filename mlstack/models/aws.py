@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -19,6 +18,8 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
+
+from mlstack.service_models import new_session
 
 CONNECT_TIMEOUT_SECONDS = 5
 READ_TIMEOUT_SECONDS = 65
@@ -36,7 +37,8 @@ class AwsSetupError(AwsError):
 
 
 def client(service: str, region: str | None = None) -> Any:
-    """A client for ``service`` from the standard AWS settings.
+    """A client for ``service`` from the standard AWS settings, read anew for each client
+    (the service's model is parsed once per process: :mod:`mlstack.service_models`).
 
     ``region`` wins over ``AWS_DEFAULT_REGION`` / the profile's region.
     ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_<SERVICE>``) redirects the calls.
@@ -47,7 +49,7 @@ def client(service: str, region: str | None = None) -> Any:
         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
     )
     try:
-        return boto3.session.Session().client(service, region_name=region, config=config)
+        return new_session().client(service, region_name=region, config=config)
     except NoRegionError:
         raise AwsSetupError(
             "no AWS region: set AWS_DEFAULT_REGION (or aws:region in the stack file, or --region)"

@@ -24,9 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError as RuamelError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from infra.config import PROJECT, ConfigError, StackConfig, build_config
 from infra.config.stack import ServedModel
@@ -42,6 +40,9 @@ MODEL_KEY = f"{PROJECT}:model"
 MODELS_KEY = f"{PROJECT}:models"
 VERSION_FIELD = "packageVersion"
 Scalar = int | str
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML has it (30 times faster than a pure-Python one): each edit
+composes the file anew. Its marks count characters, as the splices do."""
 
 
 class StackEditError(Exception):
@@ -249,8 +250,8 @@ def render(value: Scalar, style: str | None = None) -> str:
 
 def _parse(text: str, path: Path) -> Any:
     try:
-        return YAML(typ="rt").compose(text)
-    except RuamelError as err:
+        return yaml.compose(text, Loader=_COMPOSER)
+    except yaml.YAMLError as err:
         raise StackEditError(f"{path}: not valid YAML ({err})") from None
 
 

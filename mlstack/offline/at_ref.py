@@ -57,6 +57,8 @@ doc["notes"] = notes
 doc.setdefault("config", dict(getattr(plan, "config", None) or {}))
 doc["secretKeys"] = list(getattr(plan, "secret_keys", None) or [])
 out.write_text(json.dumps(doc))
+import gc
+gc.freeze()  # exit without collecting the plan's heap (mlstack.cli.app.freeze_heap_at_exit)
 """
 
 

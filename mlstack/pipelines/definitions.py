@@ -85,10 +85,14 @@ def _offline_sdk() -> Iterator[None]:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
         "SAGEMAKER_VALIDATE_ROLE": "false",
     }
+    from mlstack.service_models import sessions_share_loaders
+
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        with _config_validated_once():
+        # The SDK makes a boto3 session per SageMaker session, and another for each
+        # local-mode client it builds only to read a method name.
+        with _config_validated_once(), sessions_share_loaders():
             yield
     finally:
         for key, value in saved.items():
@@ -98,38 +102,54 @@ def _offline_sdk() -> Iterator[None]:
                 os.environ[key] = value
 
 
+_VALIDATED_CONFIGS: set[str] = set()
+"""The SDK configs (as sorted JSON) already validated against the SDK's schema in this
+process."""
+
+
 @contextmanager
 def _config_validated_once() -> Iterator[None]:
-    """Each distinct SDK config is validated against the SDK's schema once, not per lookup.
+    """Each distinct SDK config is validated against the SDK's schema once per process, not
+    per lookup or per session.
 
-    The SDK validates the session's config on every config lookup, and ``jsonschema.validate``
-    checks the (large) schema itself each time: about 70 times per retraining definition, 95 %
-    of the time it takes to build. The config never changes here, so one validation is enough;
-    an invalid config still fails on its first lookup.
+    The SDK validates the config of every session it makes and on every config lookup, and
+    ``jsonschema.validate`` checks the (large) schema itself each time, 0.3 s a call: about
+    70 calls per retraining definition. The configs never change here, so one validation of
+    each is enough; an invalid config still fails on its first validation.
     """
+    from sagemaker.core.config import config as sdk_config
     from sagemaker.core.config.config_manager import SageMakerConfig
+    from sagemaker.core.helper import session_helper
 
-    original = SageMakerConfig.validate_sagemaker_config
-    valid: set[str] = set()
+    original = sdk_config.validate_sagemaker_config
 
     def validate(sagemaker_config: dict | None = None) -> None:
         key = json.dumps(sagemaker_config, sort_keys=True, default=str)
-        if key not in valid:
+        if key not in _VALIDATED_CONFIGS:
             original(sagemaker_config)
-            valid.add(key)
+            _VALIDATED_CONFIGS.add(key)
 
-    SageMakerConfig.validate_sagemaker_config = staticmethod(validate)
+    # The config manager's copy and the one sessions imported by name.
+    patched = [
+        (SageMakerConfig, "validate_sagemaker_config", staticmethod(validate)),
+        (session_helper, "validate_sagemaker_config", validate),
+    ]
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patched]
     try:
+        for owner, name, replacement in patched:
+            setattr(owner, name, replacement)
         yield
     finally:
-        SageMakerConfig.validate_sagemaker_config = staticmethod(original)
+        for owner, name, value in saved:
+            setattr(owner, name, value)
 
 
 def _session(region: str) -> Any:
-    import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    boto_session = boto3.Session(
+    from mlstack.service_models import new_session
+
+    boto_session = new_session(
         region_name=region, aws_access_key_id="offline", aws_secret_access_key="offline"
     )
     session = PipelineSession(

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
 
 from serving.errors import BadRequest
 from serving.explain import BACKGROUND_FILE, ENABLE, Explainer
 from tests.serving.conftest import StartServer
 from tests.serving.helpers import ServerProcess, call, children, invoke, wait_until
+
+if TYPE_CHECKING:  # scikit-learn is imported by the fixture: collection stays light
+    from sklearn.linear_model import LogisticRegression
 
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]]
 #: SHAP values of trees are exact: the sum differs from the output by rounding only.
@@ -105,6 +107,9 @@ def test_without_shap_explanations_get_400_saying_how_to_enable_them(
 
 @pytest.fixture(scope="module")
 def logistic() -> tuple[LogisticRegression, np.ndarray]:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
     features, labels = load_iris(return_X_y=True)
     return LogisticRegression(max_iter=1000).fit(features, labels), features
 

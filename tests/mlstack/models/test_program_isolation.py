@@ -14,6 +14,8 @@ run_plan("production")
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")
                 or m.startswith("mlstack.models") or m.startswith("sagemaker"))
 print(",".join(loaded))
+import gc
+gc.freeze()  # exit without collecting the plan's heap, as the CLI does
 """
 
 
