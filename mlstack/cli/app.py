@@ -70,7 +70,14 @@ scan_cmd.register(app)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    The cyclic garbage collector stays off for the life of the command: every command runs
+    once and exits (``serve`` replaces the process with the server's own interpreter, which
+    collects as usual). A plan's Outputs, futures and resources hold one another in cycles
+    that only the process's end frees, so each collection traversed them for nothing: the
+    import of the SDKs and, after the plan, every object the plan made (7 ms per model)."""
+    gc.disable()
     try:
         app()
     finally:

@@ -27,7 +27,8 @@ GIT_TIMEOUT_SECONDS = 120
 PLAN_TIMEOUT_SECONDS = 300
 
 _PLAN_SCRIPT = r"""
-import json, sys
+import gc, json, sys
+gc.disable()  # a one-shot process, as the mlstack command is (mlstack.cli.app.main)
 from pathlib import Path
 
 root, stack, out = Path(sys.argv[1]).resolve(), sys.argv[2], Path(sys.argv[3])
@@ -57,7 +58,6 @@ doc["notes"] = notes
 doc.setdefault("config", dict(getattr(plan, "config", None) or {}))
 doc["secretKeys"] = list(getattr(plan, "secret_keys", None) or [])
 out.write_text(json.dumps(doc))
-import gc
 gc.freeze()  # exit without collecting the plan's heap (mlstack.cli.app.freeze_heap_at_exit)
 """
 

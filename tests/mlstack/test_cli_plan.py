@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from mlstack.cli.app import app
+from mlstack.cli import app as app_module
+from mlstack.cli.app import app, main
 from tests.conftest import edit_stack_file
 
 runner = CliRunner()
@@ -111,3 +114,20 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0, result.stderr
     types = {r["type"] for r in json.loads(result.stdout)["resources"]}
     assert {"aws:kms/key:Key", "aws:ecr/repository:Repository"} <= types
+
+
+def test_a_command_runs_without_the_collector_and_exits_with_the_heap_frozen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, bool] = {}
+    monkeypatch.setattr(app_module, "app", lambda: seen.update(collecting=gc.isenabled()))
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        main()
+        assert seen == {"collecting": False}
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        if was:
+            gc.enable()
