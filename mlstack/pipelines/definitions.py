@@ -35,7 +35,9 @@ The retraining run:
 from __future__ import annotations
 
 import json
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,7 +94,7 @@ def _offline_sdk() -> Iterator[None]:
     try:
         # The SDK makes a boto3 session per SageMaker session, and another for each
         # local-mode client it builds only to read a method name.
-        with _config_validated_once(), sessions_share_loaders():
+        with _config_validated_once(), sessions_share_loaders(), _sdk_quiet():
             yield
     finally:
         for key, value in saved.items():
@@ -100,6 +102,24 @@ def _offline_sdk() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def _sdk_quiet() -> Iterator[None]:
+    """The SDK's own messages silenced while it builds: its import sets the root logger to
+    INFO, and a build then narrates its offline session (endpoints, the placeholder
+    credentials, fields it leaves to the execution, "No Wait, No Logs" warnings), about 80
+    lines for the shipped stacks, none about the definitions. Errors still show, and a
+    failure raises as before."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"sagemaker(\.|$)")
+            warnings.filterwarnings("ignore", message="The 'dependencies' parameter is deprecated")
+            yield
+    finally:
+        logging.disable(previous)
 
 
 _VALIDATED_CONFIGS: set[str] = set()
@@ -526,10 +546,11 @@ def stack_pipelines(root: Path, stack: str) -> list[GeneratedPipeline]:
     from mlstack.pipelines.stacks import stack_models
 
     config, models = stack_models(root, stack)
-    return [
-        generated
-        for model in models.values()
-        for generated in model_pipelines(
-            stack, model.name, model.package_group_name, model.settings, config.region
-        )
-    ]
+    with _sdk_quiet():
+        return [
+            generated
+            for model in models.values()
+            for generated in model_pipelines(
+                stack, model.name, model.package_group_name, model.settings, config.region
+            )
+        ]

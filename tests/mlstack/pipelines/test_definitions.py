@@ -5,7 +5,9 @@ generated once per module (the sagemaker SDK is slow to import and to build)."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -196,6 +198,17 @@ def test_a_definition_belongs_to_the_longest_stack_name_it_starts_with() -> None
     assert owner("prod-eu-churn.json", stacks) == "prod-eu"
     assert owner("prod-churn.json", stacks) == "prod"
     assert owner("production-churn.json", stacks) is None
+
+
+def test_generating_says_only_what_it_wrote(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with _offline(), caplog.at_level(logging.DEBUG), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert make_pipelines(["--project-dir", str(PROJECT_ROOT), "--check", "production"]) == 0
+    assert [f"{r.name}: {r.getMessage()}" for r in caplog.records] == []
+    assert [str(w.message) for w in seen] == []
+    assert capsys.readouterr().err == ""
 
 
 def test_retraining_has_every_step_and_registers_for_approval() -> None:
