@@ -319,6 +319,7 @@ def serve_on_endpoint(served: ServedModel) -> SageMakerModel:
                 target_invocations_per_instance=scaling.target_invocations_per_instance,
                 scale_in_cooldown_seconds=scaling.scale_in_cooldown_seconds,
                 scale_out_cooldown_seconds=scaling.scale_out_cooldown_seconds,
+                tags=tags,
             ),
             opts=pulumi.ResourceOptions(depends_on=[endpoint.endpoint]),
         )

@@ -4,9 +4,10 @@ unmet condition of an Allow as a Deny and ``?`` as a literal, so it cannot judge
 
 Supported: Action/NotAction (case-insensitive), Resource/NotResource, ``*`` and ``?``
 wildcards, condition operators StringEquals, StringNotEquals, StringLike, StringNotLike,
-ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, Bool, Null; keys and values combined as IAM
-does (operators and keys AND, a key's listed values OR; a missing key fails every positive
-operator and passes the negated ones).
+ArnEquals, ArnLike, ArnNotEquals, ArnNotLike, Bool, Null, and each of them but Null with the
+``IfExists`` suffix (a missing key passes it); keys and values combined as IAM does (operators
+and keys AND, a key's listed values OR; a missing key fails every positive operator and passes
+the negated ones).
 """
 
 from __future__ import annotations
@@ -60,9 +61,15 @@ NEGATED = {
 
 
 def _condition_met(conditions: Mapping[str, Mapping[str, Any]], context: Context) -> bool:
-    for operator, keys in conditions.items():
+    for written, keys in conditions.items():
+        operator = written.removesuffix("IfExists")
+        if_exists = operator != written
+        if if_exists and operator == "Null":
+            raise ValueError("NullIfExists is not an IAM condition operator")
         for key, expected in keys.items():
             present = key in context
+            if if_exists and not present:
+                continue
             actual = _listed(context[key]) if present else []
             expected_values = [str(v) for v in _listed(expected)]
             if operator == "Null":

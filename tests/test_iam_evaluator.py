@@ -3,6 +3,8 @@ logic: explicit deny wins, an unmet condition makes a statement not apply, ? is 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.iam_evaluator import Decision, evaluate, matches
 
 ALLOW_TAGGED = {
@@ -101,3 +103,63 @@ def test_negated_operators_and_missing_keys() -> None:
         evaluate([multi], "iam:PassRole", "r", {"iam:PassedToService": "b.amazonaws.com"})
         is Decision.IMPLICIT_DENY
     )
+
+
+def test_if_exists_operators_pass_a_missing_key_and_judge_a_present_one() -> None:
+    """IAM's ...IfExists: with the key absent the condition is true; with it present the
+    operator without the suffix decides."""
+    create_or_own = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "application-autoscaling:RegisterScalableTarget",
+                "Resource": "arn:aws:application-autoscaling:*:1:scalable-target/*",
+                "Condition": {
+                    "StringEquals": {"aws:RequestTag/stack": "a"},
+                    "StringEqualsIfExists": {"aws:ResourceTag/stack": "a"},
+                },
+            }
+        ]
+    }
+    action, target = (
+        "application-autoscaling:RegisterScalableTarget",
+        "arn:aws:application-autoscaling:us-east-1:1:scalable-target/0123abc",
+    )
+    new = {"aws:RequestTag/stack": "a"}
+    assert evaluate([create_or_own], action, target, new) is Decision.ALLOW
+    own = {**new, "aws:ResourceTag/stack": "a"}
+    assert evaluate([create_or_own], action, target, own) is Decision.ALLOW
+    other = {**new, "aws:ResourceTag/stack": "b"}
+    assert evaluate([create_or_own], action, target, other) is Decision.IMPLICIT_DENY
+    # The suffix does not excuse the operator's other keys: the request tag is still required.
+    assert (
+        evaluate([create_or_own], action, target, {"aws:ResourceTag/stack": "a"})
+        is Decision.IMPLICIT_DENY
+    )
+    not_like = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"ArnNotLikeIfExists": {"aws:PrincipalArn": "arn:aws:iam::1:role/x*"}},
+            }
+        ]
+    }
+    assert evaluate([not_like], "s3:GetObject", "r", {}) is Decision.EXPLICIT_DENY
+    principal = {"aws:PrincipalArn": "arn:aws:iam::1:role/xy"}
+    assert evaluate([not_like], "s3:GetObject", "r", principal) is Decision.IMPLICIT_DENY
+    with pytest.raises(ValueError, match="NullIfExists"):
+        evaluate(
+            [
+                {
+                    "Statement": {
+                        **not_like["Statement"][0],
+                        "Condition": {"NullIfExists": {"k": "true"}},
+                    }
+                }
+            ],
+            "s3:GetObject",
+            "r",
+            {},
+        )

@@ -3,7 +3,7 @@ desired instance count and a target-tracking policy on invocations per instance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -37,6 +37,9 @@ class VariantAutoscalingArgs:
     """Seconds between scale-ins."""
     scale_out_cooldown_seconds: int
     """Seconds between scale-outs."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags of the scalable target (the stack's tag scopes the deploy role's calls on it).
+    Default none. A scaling policy takes no tags: it is judged by its target's."""
 
 
 class VariantAutoscaling(pulumi.ComponentResource):
@@ -66,6 +69,7 @@ class VariantAutoscaling(pulumi.ComponentResource):
             resource_id=resource_id,
             min_capacity=args.min_instances,
             max_capacity=args.max_instances,
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None),
         )
         self.policy = aws.appautoscaling.Policy(

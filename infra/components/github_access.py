@@ -131,7 +131,9 @@ def deploy_policy_document(
     tag = permissions.tag_key
     types = permissions.types.values()
     tagged = [s for s in types if s["scope"] == "tag"]
-    services = sorted({a.split(":", 1)[0] for s in tagged for a in _actions(s, "create", "manage")})
+    services = sorted(
+        {a.split(":", 1)[0] for s in tagged for a in _actions(s, "create", "upsert", "manage")}
+    )
     tagged_arns = [fill(permissions.tag_scoped_resources[service]) for service in services]
     named: dict[tuple[str, ...], set[str]] = {}
     for spec in types:
@@ -147,6 +149,18 @@ def deploy_policy_document(
             "Resource": tagged_arns,
             "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
         },
+        # Creating calls that also change an existing resource (Application Auto Scaling's
+        # RegisterScalableTarget and TagResource): never on a resource of another stack.
+        {
+            "Sid": "CreateOrUpdateWithTheStackTag",
+            "Effect": "Allow",
+            "Action": sorted(set().union(*(_actions(s, "upsert") for s in tagged))),
+            "Resource": tagged_arns,
+            "Condition": {
+                "StringEquals": {f"aws:RequestTag/{tag}": stack},
+                "StringEqualsIfExists": {f"aws:ResourceTag/{tag}": stack},
+            },
+        },
         {
             "Sid": "ManageWhatCarriesTheStackTag",
             "Effect": "Allow",
@@ -161,8 +175,8 @@ def deploy_policy_document(
             "Resource": "*",
             "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
         },
-        # Actions that support no resource type (Cloud Control's, Application Auto Scaling's
-        # registration): the service calls they make are judged by the statements above.
+        # Actions that support no resource type (Cloud Control's): the service calls they make
+        # are judged by the statements above.
         {
             "Sid": "UnaddressedCalls",
             "Effect": "Allow",

@@ -61,6 +61,10 @@ def _arn(resource: PlannedResource) -> str:
     )
 
 
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
 def _tags(resource: PlannedResource) -> dict[str, str]:
     tags = resource.inputs.get("tags") or {}
     return {t["key"]: t["value"] for t in tags} if isinstance(tags, list) else tags
@@ -92,6 +96,9 @@ def _refusals(policy: dict[str, Any], plan: Plan, stack: str) -> list[str]:
             request = existing = {f"aws:ResourceTag/{TAG}": stack, f"aws:RequestTag/{TAG}": stack}
         for action in spec.get("create", ()):
             check(action, arn, request, what)
+        for action in spec.get("upsert", ()):
+            check(action, arn, request, what)  # creating it
+            check(action, arn, {**request, **existing}, what)  # calling it again on it
         for action in spec.get("manage", ()):
             check(action, arn, existing, what)
         for action in spec.get("create_anywhere", ()):
@@ -130,7 +137,7 @@ def test_a_deploy_role_may_not_touch_another_stacks_resources(
     bootstrap: Plan, stacks: dict[str, Plan]
 ) -> None:
     """Staging's role, given production's plan, is refused on every tag-scoped or named
-    resource but the schedules and scaling targets (matched by account-wide patterns)."""
+    resource but the schedules (matched by an account-wide pattern)."""
     refused = _refusals(
         _policy(bootstrap, "mlstack-github-staging"), stacks["production"], "production"
     )
@@ -145,8 +152,67 @@ def test_a_deploy_role_may_not_touch_another_stacks_resources(
         "aws:kms/alias:Alias",
         "aws:sagemaker/pipeline:Pipeline",
         "aws:cloudwatch/eventRule:EventRule",
+        "aws:appautoscaling/target:Target",
+        "aws:appautoscaling/policy:Policy",
     ):
         assert kind in refused_types, kind
+
+
+SCALING_TYPES = ("aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy")
+SCALING_REQUEST_TAGGED = (
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:TagResource",
+)
+"""The Application Auto Scaling actions that take aws:RequestTag (Service Authorization
+Reference), whatever list of deploy_permissions.yaml holds them."""
+
+
+def test_every_planned_scalable_target_carries_its_stacks_tag(stacks: dict[str, Plan]) -> None:
+    """The tag the deploy role's Application Auto Scaling statements are scoped by, on the
+    variants' and the inference components' targets alike."""
+    planned = {stack: plan.of_type(SCALING_TYPES[0]) for stack, plan in stacks.items()}
+    assert all(planned.values()), f"a shipped stack plans no scalable target: {planned}"
+    untagged = [
+        f"{stack}: {target.name} {_tags(target)}"
+        for stack, targets in planned.items()
+        for target in targets
+        if _tags(target).get(TAG) != stack
+    ]
+    assert not untagged, untagged
+
+
+@pytest.mark.parametrize("owner", ["production", None], ids=["another-stack", "untagged"])
+def test_a_deploy_role_may_not_scale_a_target_it_does_not_own(
+    bootstrap: Plan, stacks: dict[str, Plan], owner: str | None
+) -> None:
+    """Staging's role on production's scalable targets and policies, or on untagged ones: every
+    Application Auto Scaling action is refused, the calls that carry tags (register, tag)
+    included when they carry staging's tag, except where IAM cannot tell an untagged target
+    from a new one (deploy_permissions.yaml)."""
+    policy = _policy(bootstrap, "mlstack-github-staging")
+    specs = {kind: PERMISSIONS["types"][kind] for kind in SCALING_TYPES}
+    resources = [r for r in stacks["production"].resources if r.type in SCALING_TYPES]
+    assert {r.type for r in resources} == set(SCALING_TYPES)
+    existing = {f"aws:ResourceTag/{TAG}": owner} if owner else {}
+    own_request = {f"aws:RequestTag/{TAG}": "staging"}
+    allowed = []
+    for resource in resources:
+        spec, arn = specs[resource.type], _arn(resource)
+        listed = {a for key in ("create", "upsert", "manage") for a in spec.get(key, ())}
+        for action in listed:
+            if evaluate([policy], action, arn, existing) is Decision.ALLOW:
+                allowed.append(f"{action} on {resource.name}")
+        for action in listed & set(SCALING_REQUEST_TAGGED):
+            tagging = {**existing, **own_request}
+            if owner and evaluate([policy], action, arn, tagging) is Decision.ALLOW:
+                allowed.append(f"{action} with staging's tag on {resource.name}")
+    assert not allowed, allowed
+    # Account-wide: the reads only, which take no resource (Service Authorization Reference).
+    account_wide = {
+        a for s in policy["Statement"] if s["Resource"] == "*" for a in _listed(s["Action"])
+    }
+    scaling = {a for a in account_wide if a.startswith("application-autoscaling:")}
+    assert scaling == {"application-autoscaling:Describe*"}
 
 
 def test_untagged_resources_of_the_account_are_out_of_reach(bootstrap: Plan) -> None:

@@ -358,6 +358,16 @@ def test_autoscaling_tracks_invocations_per_instance(declare: Declare) -> None:
     assert tracking["targetTrackingScalingPolicyConfiguration"]["targetValue"] == 250.0
 
 
+def test_autoscaling_tags_the_scalable_target(declare: Declare) -> None:
+    """The target carries the tags it is given (the stack's tag scopes the deploy role on it);
+    none by default."""
+    tags = {"mlstack:stack": "staging", "owner": "ml-platform"}
+    declared = declare(lambda: VariantAutoscaling("autoscaling", scaling_args(tags=tags)))
+    assert declared.one("aws:appautoscaling/target:Target").inputs["tags"] == tags
+    untagged = declare(lambda: VariantAutoscaling("autoscaling", scaling_args()))
+    assert not untagged.one("aws:appautoscaling/target:Target").inputs.get("tags")
+
+
 def test_autoscaling_rejects_inverted_bounds(declare: Declare) -> None:
     with pytest.raises(ResourceError, match="min_instances"):
         declare(lambda: VariantAutoscaling("autoscaling", scaling_args(min_instances=7)))
