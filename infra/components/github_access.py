@@ -113,6 +113,27 @@ def _actions(spec: Mapping[str, Any], *keys: str) -> set[str]:
     return {action for key in keys for action in spec.get(key, ())}
 
 
+def adds_tags(action: str) -> bool:
+    """Whether ``action`` puts tags on a resource (``sagemaker:AddTags``, ``ec2:CreateTags``,
+    ``iam:TagRole``, ``kms:TagResource``, ``s3:PutBucketTagging``...).
+
+    Creating a tag-scoped resource needs one, judged by the tags in the request; the same
+    action on an existing resource would let a stack's role put its own tag on another
+    stack's resource and manage it from then on. So wherever a create list holds one, the
+    policy also requires the resource to have no stack tag or the stack's own
+    (``aws:ResourceTag`` with ``IfExists``: a resource being created has no tags yet)."""
+    verb = action.split(":", 1)[1]
+    return (
+        verb.startswith("Tag")
+        or verb in ("AddTags", "CreateTags", "AddTagsToResource")
+        or (verb.startswith("Put") and verb.endswith("Tagging"))
+    )
+
+
+def _tagging(actions: set[str]) -> set[str]:
+    return {action for action in actions if adds_tags(action)}
+
+
 def deploy_policy_document(
     permissions: DeployPermissions,
     stack: str,
@@ -141,25 +162,28 @@ def deploy_policy_document(
             patterns = tuple(fill(p) for p in spec["scope"])
             named.setdefault(patterns, set()).update(_actions(spec, "create", "manage"))
     roles = fill(permissions.tag_scoped_resources["iam"])
+    create = set().union(*(_actions(s, "create") for s in tagged))
+    create_anywhere = set().union(*(_actions(s, "create_anywhere") for s in types))
+    not_another_stacks = {
+        "StringEquals": {f"aws:RequestTag/{tag}": stack},
+        "StringEqualsIfExists": {f"aws:ResourceTag/{tag}": stack},
+    }
     statements: list[dict[str, Any]] = [
         {
             "Sid": "CreateWithTheStackTag",
             "Effect": "Allow",
-            "Action": sorted(set().union(*(_actions(s, "create") for s in tagged))),
+            "Action": sorted(create - _tagging(create)),
             "Resource": tagged_arns,
             "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
         },
-        # Creating calls that also change an existing resource (Application Auto Scaling's
-        # RegisterScalableTarget and TagResource): never on a resource of another stack.
+        # Calls that create or also change an existing resource (tagging, and Application
+        # Auto Scaling's RegisterScalableTarget): never on a resource of another stack.
         {
             "Sid": "CreateOrUpdateWithTheStackTag",
             "Effect": "Allow",
-            "Action": sorted(set().union(*(_actions(s, "upsert") for s in tagged))),
+            "Action": sorted(_tagging(create).union(*(_actions(s, "upsert") for s in tagged))),
             "Resource": tagged_arns,
-            "Condition": {
-                "StringEquals": {f"aws:RequestTag/{tag}": stack},
-                "StringEqualsIfExists": {f"aws:ResourceTag/{tag}": stack},
-            },
+            "Condition": not_another_stacks,
         },
         {
             "Sid": "ManageWhatCarriesTheStackTag",
@@ -171,9 +195,16 @@ def deploy_policy_document(
         {
             "Sid": "CreateUnaddressedWithTheStackTag",
             "Effect": "Allow",
-            "Action": sorted(set().union(*(_actions(s, "create_anywhere") for s in types))),
+            "Action": sorted(create_anywhere - _tagging(create_anywhere)),
             "Resource": "*",
             "Condition": {"StringEquals": {f"aws:RequestTag/{tag}": stack}},
+        },
+        {
+            "Sid": "TagUnaddressedWithTheStackTag",
+            "Effect": "Allow",
+            "Action": sorted(_tagging(create_anywhere)),
+            "Resource": "*",
+            "Condition": not_another_stacks,
         },
         # Actions that support no resource type (Cloud Control's): the service calls they make
         # are judged by the statements above.

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.components.github_access import GITHUB_OIDC_HOST
+from infra.components.github_access import GITHUB_OIDC_HOST, adds_tags
 from mlstack.offline.harness import run_plan
 from mlstack.offline.mocks import AUTONAME_PROPERTY, physical_name
 from mlstack.offline.plan import Plan, PlannedResource
@@ -213,6 +213,57 @@ def test_a_deploy_role_may_not_scale_a_target_it_does_not_own(
     }
     scaling = {a for a in account_wide if a.startswith("application-autoscaling:")}
     assert scaling == {"application-autoscaling:Describe*"}
+
+
+def test_every_tagging_action_listed_is_known_to_add_tags() -> None:
+    """The policy holds tag-adding actions to resources of no stack or the stack's own: each
+    listed action that writes tags must be recognised as one (a new one with another name
+    would otherwise be judged by the request's tags alone)."""
+    listed = {
+        action
+        for spec in PERMISSIONS["types"].values()
+        for key in ("create", "create_anywhere", "upsert", "manage")
+        for action in spec.get(key, ())
+    }
+    not_adding = ("Get", "List", "Describe", "Untag", "Delete")
+    writes_tags = {
+        a
+        for a in listed
+        if "Tag" in a
+        and not a.split(":")[1].startswith(not_adding)
+        and a != "ecr:PutImageTagMutability"  # image tags, not resource tags
+    }
+    assert writes_tags, "no tagging action listed"
+    assert {a for a in writes_tags if not adds_tags(a)} == set()
+    assert not adds_tags("sagemaker:CreateEndpoint") and not adds_tags("iam:ListRoleTags")
+
+
+def test_a_deploy_role_may_not_put_its_tag_on_another_stacks_resource(
+    bootstrap: Plan, stacks: dict[str, Plan]
+) -> None:
+    """Staging's role may not tag production's or platform's tag-scoped resources with
+    staging's tag (it would manage them from then on), with any tagging action their type
+    lists; the same calls on a resource being created (no tags yet) are allowed."""
+    policy = _policy(bootstrap, "mlstack-github-staging")
+    theirs = {f"aws:ResourceTag/{TAG}": "production", f"aws:RequestTag/{TAG}": "staging"}
+    new = {f"aws:RequestTag/{TAG}": "staging"}
+    taken, refused_new, checked = [], [], set()
+    for resource in [*stacks["production"].resources, *stacks["platform"].resources]:
+        spec = PERMISSIONS["types"].get(resource.type, {})
+        if spec.get("scope") != "tag" or "parent" in spec:
+            continue
+        for key, arn in (("create", _arn(resource)), ("upsert", _arn(resource)),
+                         ("create_anywhere", "*"), ("manage", _arn(resource))):  # fmt: skip
+            for action in filter(adds_tags, spec.get(key, ())):
+                checked.add(resource.type)
+                if evaluate([policy], action, arn, theirs) is Decision.ALLOW:
+                    taken.append(f"{action} on {resource.type} {resource.name}")
+                if key != "manage" and evaluate([policy], action, arn, new) is not Decision.ALLOW:
+                    refused_new.append(f"{action} creating {resource.type} {resource.name}")
+    assert {"aws:sagemaker/endpoint:Endpoint", "aws:kms/key:Key", "aws:ec2/vpc:Vpc",
+            "aws:iam/role:Role", "aws:cloudwatch/metricAlarm:MetricAlarm"} <= checked  # fmt: skip
+    assert not taken, taken
+    assert not refused_new, refused_new
 
 
 def test_untagged_resources_of_the_account_are_out_of_reach(bootstrap: Plan) -> None:
