@@ -63,6 +63,27 @@ def test_the_preview_role_only_reads(plan: Plan) -> None:
     assert "s3:GetObject" not in actions and not any(a.startswith("kms:Decrypt") for a in actions)
 
 
+def test_the_preview_role_reads_all_a_deploy_role_reads(plan: Plan) -> None:
+    """A preview with ``--refresh`` reads every planned resource back, tags included: each read
+    (Describe, Get, List) a deploy role's types list (deploy_permissions.yaml) is the preview
+    role's too, and nothing but reads (test_the_preview_role_only_reads)."""
+    import yaml
+
+    permissions = yaml.safe_load((BOOTSTRAP / "deploy_permissions.yaml").read_text())
+    listed = {
+        action
+        for spec in permissions["types"].values()
+        for key in ("manage", "anywhere")
+        for action in spec.get(key, ())
+    } | set(permissions["reads"])
+    reads = {a for a in listed if a.split(":", 1)[1].startswith(("Describe", "Get", "List"))}
+    assert {"application-autoscaling:ListTagsForResource", "events:DescribeRule"} <= reads
+    policy = json.loads(_roles(plan)["mlstack-github-preview"]["inlinePolicies"][0]["policy"])
+    allowed = [a for s in policy["Statement"] for a in s["Action"]]
+    missing = {t for t in reads if not any(fnmatch.fnmatchcase(t, a) for a in allowed)}
+    assert not missing, sorted(missing)
+
+
 def test_the_deploy_roles_allow_nothing_unconditioned_beyond_reads(plan: Plan) -> None:
     """Every write is bounded by the stack's tag, a named ARN pattern or a condition; "*"
     without a condition only for reads and the calls that support no resource type (what they
