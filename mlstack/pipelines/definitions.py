@@ -94,7 +94,7 @@ def _offline_sdk() -> Iterator[None]:
     try:
         # The SDK makes a boto3 session per SageMaker session, and another for each
         # local-mode client it builds only to read a method name.
-        with _config_validated_once(), sessions_share_loaders(), _sdk_quiet():
+        with _sdk_quiet(), _config_validated_once(), sessions_share_loaders():
             yield
     finally:
         for key, value in saved.items():
@@ -546,11 +546,10 @@ def stack_pipelines(root: Path, stack: str) -> list[GeneratedPipeline]:
     from mlstack.pipelines.stacks import stack_models
 
     config, models = stack_models(root, stack)
-    with _sdk_quiet():
-        return [
-            generated
-            for model in models.values()
-            for generated in model_pipelines(
-                stack, model.name, model.package_group_name, model.settings, config.region
-            )
-        ]
+    return [
+        generated
+        for model in models.values()
+        for generated in model_pipelines(
+            stack, model.name, model.package_group_name, model.settings, config.region
+        )
+    ]
