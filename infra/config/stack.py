@@ -430,23 +430,20 @@ class StackConfig(Section):
                         f"not in account {self.account_id}: list it in "
                         "eks.externalAdminPrincipalArns too, after review",
                     )
+        writers = (
+            ("modelWriterArns", self.registry.model_writer_arns, "pipeline publishes its models"),
+            ("codeWriterArns", self.registry.code_writer_arns, "role uploads its step scripts"),
+        )
         if self.account_id is not None:
-            for index, arn in enumerate(self.registry.model_writer_arns):
-                if arn.split(":")[4] != self.account_id:
-                    yield FieldError(
-                        f"registry.modelWriterArns[{index}]",
-                        arn,
-                        f"a principal of account {self.account_id}: the stack's own release "
-                        "pipeline publishes its models",
-                    )
-            for index, arn in enumerate(self.registry.code_writer_arns):
-                if arn.split(":")[4] != self.account_id:
-                    yield FieldError(
-                        f"registry.codeWriterArns[{index}]",
-                        arn,
-                        f"a principal of account {self.account_id}: the stack's own release "
-                        "role uploads its step scripts",
-                    )
+            for key, arns, release in writers:
+                for index, arn in enumerate(arns):
+                    if arn.split(":")[4] != self.account_id:
+                        yield FieldError(
+                            f"registry.{key}[{index}]",
+                            arn,
+                            f"a principal of account {self.account_id}: the stack's own "
+                            f"release {release}",
+                        )
         if eks.enabled and serving.image_tag is None and serving.image_digest is None:
             yield FieldError(
                 "kubernetes.imageDigest", None, "pin the serving image: set imageDigest or imageTag"

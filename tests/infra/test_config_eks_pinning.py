@@ -81,6 +81,13 @@ def test_rejects_a_model_writer_of_another_account() -> None:
     assert "mlstack:registry.modelWriterArns[0]" in message and "123456789012" in message
 
 
+def test_rejects_a_code_writer_of_another_account() -> None:
+    outsider = "arn:aws:iam::999999999999:role/release"
+    message = rejection(_set("registry", "codeWriterArns", [outsider]), "production")
+    assert "mlstack:registry.codeWriterArns[0]" in message and "123456789012" in message
+    assert "release role uploads its step scripts" in message
+
+
 def test_metrics_scrapers_are_required_for_a_prometheus_outside_the_cluster() -> None:
     def edit(doc: dict[str, Any]) -> None:
         doc["mlstack:kubernetes"]["prometheusAddress"] = "https://aps-workspaces.example.com/api"
