@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
+import yaml
 
 from infra.components.github_access import ARTIFACTS_BUCKET_PATTERN
 from mlstack.checks import evaluate
@@ -67,8 +68,6 @@ def test_the_preview_role_reads_all_a_deploy_role_reads(plan: Plan) -> None:
     """A preview with ``--refresh`` reads every planned resource back, tags included: each read
     (Describe, Get, List) a deploy role's types list (deploy_permissions.yaml) is the preview
     role's too, and nothing but reads (test_the_preview_role_only_reads)."""
-    import yaml
-
     permissions = yaml.safe_load((BOOTSTRAP / "deploy_permissions.yaml").read_text())
     listed = {
         action
